@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from smartclass.errors import InputError
+from smartclass.metrics.image import entropy, psnr, ssim
+
+
+def test_psnr_at_mse_one():
+    assert psnr(np.zeros((8, 8)), np.ones((8, 8))) == pytest.approx(48.1308036, abs=1e-6)
+    assert psnr(np.full((4, 4), 7), np.full((4, 4), 7)) == float("inf")
+
+
+def test_ssim_matches_scikit_image_and_reference_value():
+    skimage = pytest.importorskip("skimage")
+    from skimage.metrics import structural_similarity
+
+    cam = skimage.data.camera()
+    np.random.seed(5)
+    noisy = np.clip(cam + 20 * np.random.randn(*cam.shape), 0, 255).astype(np.uint8)
+    ours = ssim(cam, noisy)
+    theirs = structural_similarity(cam, noisy, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                   data_range=255)
+    assert ours == pytest.approx(theirs, abs=1e-9)
+    assert ours == pytest.approx(0.35796, abs=5e-6)
+
+
+def test_ssim_identical_is_one_and_colour_is_channel_mean():
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 256, (40, 50, 3)).astype(np.uint8)
+    assert ssim(img, img) == pytest.approx(1.0)
+    other = np.clip(img.astype(int) + rng.integers(-30, 30, img.shape), 0, 255)
+    assert ssim(img, other) == pytest.approx(np.mean([ssim(img[..., c], other[..., c]) for c in range(3)]))
+
+
+def test_entropy_uniform_and_constant():
+    assert entropy(np.arange(256, dtype=np.uint8).reshape(16, 16)) == pytest.approx(8.0)
+    assert entropy(np.full((10, 10), 3, np.uint8)) == 0.0
+
+
+def test_shape_mismatch_is_named():
+    with pytest.raises(InputError, match="reference has shape"):
+        psnr(np.zeros((4, 4)), np.zeros((4, 5)))
+    with pytest.raises(InputError, match="empty"):
+        ssim(np.zeros((0,)), np.zeros((0,)))
