@@ -4,6 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
+from smartclass.commands.metrics import read_image
 from smartclass.errors import InputError
 from smartclass.metrics.fusion import (
     epi, fusion_epi, mutual_information, mutual_information_pair, qabf, vifb_entropy, vifb_psnr, vifb_ssim,
@@ -62,7 +63,7 @@ def test_size_mismatch_and_bad_mode():
 @pytest.mark.parametrize("pair", ["kettle", "manCall"])
 @pytest.mark.parametrize("method", ["ADF", "CNN", "GFCE"])
 def test_reproduces_vifb_published_values(pair, method):
-    read = lambda p: cv2.imread(str(p), cv2.IMREAD_UNCHANGED)[..., ::-1]  # noqa: E731
+    read = lambda p: read_image(p, "sample")  # noqa: E731  (RGB order; grey stays grey)
     vi, ir, f = read(VIFB / "vi" / f"{pair}.jpg"), read(VIFB / "ir" / f"{pair}.jpg"), read(VIFB / "fused" / f"{pair}_{method}.jpg")
     ref = lambda m: float((VIFB / "metrics" / f"{pair}_{method}_{m}.txt").read_text())  # noqa: E731
     assert qabf(vi, ir, f, mode="vifb") == pytest.approx(ref("Qabf"), abs=1e-3)

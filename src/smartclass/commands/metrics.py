@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from smartclass.errors import DataError
+from smartclass.errors import DataError, InputError
 
 
 def read_image(path: Path, what: str):
@@ -22,6 +24,20 @@ def read_image(path: Path, what: str):
     if img.ndim == 3 and img.shape[2] == 4:
         img = img[..., :3]
     return img[..., ::-1].copy() if img.ndim == 3 else img
+
+
+def check_sizes(images: dict[str, tuple[Path, Any]]) -> None:
+    """All images must share one H×W; the error names each file and its size."""
+    sizes = {opt: img.shape[:2] for opt, (_, img) in images.items()}
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{opt} '{path}' is {sizes[opt][1]}×{sizes[opt][0]}" for opt, (path, _) in images.items())
+        raise InputError(f"image sizes differ ({listed}); expected equal sizes")
+
+
+def emit(out: dict) -> None:
+    """Print as strict JSON: non-finite scores (PSNR of identical images, Qabf without edges) become null."""
+    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
+    typer.echo(json.dumps(clean, indent=2, allow_nan=False))
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +55,7 @@ def register(app: typer.Typer) -> None:
         from smartclass.metrics.image import entropy
 
         a, b, f = read_image(vi, "--vi"), read_image(ir, "--ir"), read_image(fused, "--fused")
+        check_sizes({"--vi": (vi, a), "--ir": (ir, b), "--fused": (fused, f)})
         out = {
             "qabf": F.qabf(a, b, f, mode=mode),
             "mutual_information": F.mutual_information(a, b, f, mode=mode),
@@ -48,20 +65,24 @@ def register(app: typer.Typer) -> None:
             "vifb_psnr": F.vifb_psnr(a, b, f),
             "mode": mode,
         }
-        typer.echo(json.dumps(out, indent=2))
+        emit(out)
 
     @metrics_app.command("image")
     def image(
         ref: Path = typer.Option(..., "--ref", help="reference (clean) image"),
         test: Path = typer.Option(..., "--test", help="image to score"),
     ) -> None:
-        """PSNR, SSIM, EPI of a test image against a reference, and the entropy of each."""
+        """PSNR, SSIM, EPI of a test image against a reference, and the entropy of each (PSNR null if identical)."""
         from smartclass.metrics.fusion import epi
         from smartclass.metrics.image import entropy, psnr, ssim
 
         r, t = read_image(ref, "--ref"), read_image(test, "--test")
+        check_sizes({"--ref": (ref, r), "--test": (test, t)})
+        if r.ndim != t.ndim:
+            raise InputError(f"--ref '{ref}' and --test '{test}' differ in channels (one grey, one colour); "
+                             "expected both grey or both colour")
         out = {"psnr": psnr(r, t), "ssim": ssim(r, t), "epi": epi(r, t),
                "entropy_ref": entropy(r), "entropy_test": entropy(t)}
-        typer.echo(json.dumps(out, indent=2))
+        emit(out)
 
     app.add_typer(metrics_app, name="metrics")
