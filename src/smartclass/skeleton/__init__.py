@@ -1,1 +1,1 @@
-"""smartclass.skeleton"""
+"""Skeleton-sequence features, transforms, baselines and evaluation protocols."""

@@ -1,0 +1,144 @@
+"""Standard evaluation protocols on real skeleton datasets, and the models compared on them.
+
+* MSR Action3D: cross-subject, odd subjects train and even subjects test, all 20 actions (one split).
+* UTKinect-Action3D: cross-subject, half of the subjects train and half test, averaged over ``repeats``
+  random subject splits drawn from ``seed``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from smartclass.data.skeleton import SkeletonSample, load_msr_action3d, load_utkinect
+from smartclass.errors import InputError
+from smartclass.layouts import get_layout
+from smartclass.skeleton.baselines import SO3SVM
+from smartclass.skeleton.so3 import so3_features
+from smartclass.skeleton.streams import make_streams, normalise_sequence, random_augment, resample
+
+DATASETS: dict[str, Callable[[str], list[SkeletonSample]]] = {
+    "utkinect": load_utkinect,
+    "msraction3d": load_msr_action3d,
+}
+NUM_CLASSES = {"utkinect": 10, "msraction3d": 20}
+MODELS = ("mstgcn", "stgcn", "so3-svm")
+
+
+@dataclass
+class GCNSettings:
+    frames: int = 32
+    epochs: int = 80
+    batch_size: int = 16
+    lr: float = 2e-3
+    weight_decay: float = 1e-3
+    channels: tuple[int, ...] = (32, 64, 64)
+    dropout: float = 0.1
+    streams: tuple[str, ...] = ("joint", "bone", "motion")
+    seed: int = 0
+
+
+def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: int = 10,
+                         seed: int = 0) -> Iterator[tuple[list[int], list[int]]]:
+    """Yield (train indices, test indices) of the dataset's standard cross-subject protocol."""
+    subjects = np.array([s.subject for s in samples])
+    if dataset == "msraction3d":
+        train = subjects % 2 == 1
+        yield list(np.nonzero(train)[0]), list(np.nonzero(~train)[0])
+        return
+    if dataset != "utkinect":
+        raise InputError(f"unknown dataset '{dataset}'; expected one of {list(DATASETS)}")
+    rng = np.random.default_rng(seed)
+    unique = np.unique(subjects)
+    for _ in range(repeats):
+        chosen = rng.choice(unique, size=len(unique) // 2, replace=False)
+        train = np.isin(subjects, chosen)
+        yield list(np.nonzero(train)[0]), list(np.nonzero(~train)[0])
+
+
+def _tensor(samples: list[SkeletonSample], frames: int, streams, rng=None) -> torch.Tensor:
+    layout = get_layout(samples[0].layout)
+    out = []
+    for s in samples:
+        kp = normalise_sequence(s.keypoint[:1], layout)
+        kp = resample(kp, frames)
+        if rng is not None:
+            kp = random_augment(kp, rng)
+        out.append(make_streams(kp, layout, streams)[0])
+    return torch.from_numpy(np.stack(out))
+
+
+def train_gcn(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
+              settings: GCNSettings = GCNSettings()) -> float:
+    """Train a GCN on ``train`` (with augmentation) and return its top-1 accuracy on ``test``."""
+    from smartclass.models.gcn import MSTGCN, STGCN
+
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    layout = get_layout(train[0].layout)
+    cls = MSTGCN if model_name == "mstgcn" else STGCN
+    model = cls(layout, 3 * len(settings.streams), num_classes, channels=settings.channels, dropout=settings.dropout)
+    y_train = torch.tensor([s.label for s in train])
+    steps = settings.epochs * ((len(train) + settings.batch_size - 1) // settings.batch_size)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=steps)
+    for _ in range(settings.epochs):
+        x = _tensor(train, settings.frames, settings.streams, rng)  # fresh augmentation each epoch
+        model.train()
+        for idx in torch.randperm(len(train)).split(settings.batch_size):
+            if len(idx) < 2:
+                continue  # BatchNorm needs more than one sample
+            loss = F.cross_entropy(model(x[idx]), y_train[idx], label_smoothing=0.1)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+    model.eval()
+    with torch.no_grad():
+        pred = model(_tensor(test, settings.frames, settings.streams)).argmax(1).numpy()
+    return float(np.mean(pred == np.array([s.label for s in test])))
+
+
+def so3_svm_accuracy(train: list[SkeletonSample], test: list[SkeletonSample], frames: int = 32, seed: int = 0) -> float:
+    layout = get_layout(train[0].layout)
+    curve = lambda s: so3_features(resample(s.keypoint[:1], frames)[0], layout)  # noqa: E731
+    clf = SO3SVM(seed=seed).fit([curve(s) for s in train], np.array([s.label for s in train]))
+    return float(np.mean(clf.predict([curve(s) for s in test]) == np.array([s.label for s in test])))
+
+
+def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, repeats: int = 10, seed: int = 0,
+                  settings: GCNSettings | None = None, progress: Callable[[str], None] | None = None) -> dict:
+    """Run every model on every split of the protocol; returns per-model mean/std top-1 and wall time."""
+    if dataset not in DATASETS:
+        raise InputError(f"--dataset must be one of {list(DATASETS)}, got '{dataset}'")
+    unknown = [m for m in models if m not in MODELS]
+    if unknown:
+        raise InputError(f"--model '{unknown[0]}' is not one of {list(MODELS)}")
+    settings = settings or GCNSettings(seed=seed)
+    samples = DATASETS[dataset](root)
+    splits = list(cross_subject_splits(samples, dataset, repeats, seed))
+    results: dict = {}
+    for name in models:
+        t0 = time.perf_counter()
+        accs = []
+        for k, (tr, te) in enumerate(splits):
+            train, test = [samples[i] for i in tr], [samples[i] for i in te]
+            if name == "so3-svm":
+                acc = so3_svm_accuracy(train, test, settings.frames, seed)
+            else:
+                acc = train_gcn(name, train, test, NUM_CLASSES[dataset], settings)
+            accs.append(acc)
+            if progress:
+                progress(f"{name} split {k + 1}/{len(splits)}: top-1 {acc:.4f}")
+        results[name] = {"top1": float(np.mean(accs)), "top1_std": float(np.std(accs)),
+                         "per_split": accs, "seconds": time.perf_counter() - t0}
+    return {"dataset": dataset, "num_samples": len(samples), "splits": len(splits), "seed": seed,
+            "protocol": "odd subjects train / even test" if dataset == "msraction3d"
+            else f"cross-subject, half the subjects train, {len(splits)} random subject splits",
+            "gcn_settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
+            "models": results}
