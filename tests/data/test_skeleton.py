@@ -1,0 +1,118 @@
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from smartclass.data.skeleton import (
+    load_msr_action3d, load_pyskl, load_utkinect, read_msr_action3d, read_ntu_skeleton, read_utkinect_labels,
+)
+from smartclass.errors import DataError
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "skeleton"
+
+
+def write_utkinect(root: Path, subjects=(1, 2), rng=None) -> Path:
+    rng = rng or np.random.default_rng(0)
+    labels = []
+    for s in subjects:
+        seq = f"s{s:02d}_e01"
+        lines = [f"{f} " + " ".join(f"{v:.5f}" for v in rng.normal(size=60)) for f in range(1, 101)]
+        (root / f"joints_{seq}.txt").write_text("\n".join(lines) + "\n")
+        labels += [seq, "walk: 1 40", "sitDown: 41 80", "carry:  NaN NaN"]
+    (root / "actionLabel.txt").write_text("\n".join(labels) + "\n")
+    return root
+
+
+def test_utkinect_round_trip(tmp_path):
+    samples = load_utkinect(write_utkinect(tmp_path))
+    assert len(samples) == 4  # the NaN action is skipped
+    assert samples[0].keypoint.shape == (1, 40, 20, 3) and samples[0].layout == "kinect_v1_20"
+    assert {s.subject for s in samples} == {1, 2}
+
+
+def test_utkinect_truncated_line_names_file_and_line(tmp_path):
+    write_utkinect(tmp_path)
+    f = tmp_path / "joints_s01_e01.txt"
+    lines = f.read_text().splitlines()
+    lines[6] = lines[6][: len(lines[6]) // 2]
+    f.write_text("\n".join(lines))
+    with pytest.raises(DataError, match=r"joints_s01_e01\.txt:7: expected 61 numbers"):
+        load_utkinect(tmp_path)
+
+
+def test_utkinect_unknown_action_is_named(tmp_path):
+    (tmp_path / "actionLabel.txt").write_text("s01_e01\ndance: 1 10\n")
+    with pytest.raises(DataError, match=r"actionLabel\.txt:2: unknown action 'dance'"):
+        read_utkinect_labels(tmp_path / "actionLabel.txt")
+
+
+def test_msr_action3d_reader_and_truncation(tmp_path, write_msr):
+    rng = np.random.default_rng(0)
+    s = read_msr_action3d(write_msr(tmp_path / "a05_s03_e02_skeleton3D.txt", 7, rng))
+    assert s.keypoint.shape == (1, 7, 20, 3) and s.label == 4 and s.subject == 3 and s.score.shape == (1, 7, 20)
+    bad = tmp_path / "a01_s01_e01_skeleton3D.txt"
+    bad.write_text("\n".join(["0 0 0 1"] * 25))
+    with pytest.raises(DataError, match="a01_s01_e01_skeleton3D.txt.*truncated"):
+        read_msr_action3d(bad)
+    with pytest.raises(DataError, match="aXX_sYY_eZZ"):
+        read_msr_action3d(tmp_path / "whatever.txt")
+
+
+def test_msr_action3d_bad_number_names_line(tmp_path, write_msr):
+    f = write_msr(tmp_path / "a01_s01_e01_skeleton3D.txt", 2, np.random.default_rng(1))
+    lines = f.read_text().splitlines()
+    lines[12] = "0.1 abc 0.3 1"
+    f.write_text("\n".join(lines))
+    with pytest.raises(DataError, match=r"skeleton3D\.txt:13: expected numbers"):
+        load_msr_action3d(tmp_path)
+
+
+def _ntu_text(frames: int, bodies: int) -> str:
+    out = [str(frames)]
+    for _ in range(frames):
+        out.append(str(bodies))
+        for b in range(bodies):
+            out.append(f"7200000{b} 0 1 1 1 1 0 0.1 0.2 2")
+            out.append("25")
+            out += ["0.1 0.2 3.0 100 200 300 400 0 0 0 0 2"] * 25
+    return "\n".join(out) + "\n"
+
+
+def test_ntu_reader_and_truncation(tmp_path):
+    f = tmp_path / "S001C002P003R002A013.skeleton"
+    f.write_text(_ntu_text(3, 2))
+    s = read_ntu_skeleton(f)
+    assert s.keypoint.shape == (2, 3, 25, 3) and s.label == 12 and s.subject == 3
+    np.testing.assert_allclose(s.keypoint[0, 0, 0], [0.1, 0.2, 3.0], rtol=1e-6)
+    f.write_text("\n".join(_ntu_text(3, 1).splitlines()[:20]))
+    with pytest.raises(DataError, match="S001C002P003R002A013.skeleton.*truncated"):
+        read_ntu_skeleton(f)
+
+
+def test_pyskl_pickle(tmp_path):
+    ann = {"frame_dir": "x", "label": 3, "keypoint": np.zeros((1, 5, 17, 2)), "total_frames": 5}
+    p = tmp_path / "a.pkl"
+    p.write_bytes(pickle.dumps({"split": {"train": ["x"]}, "annotations": [ann]}))
+    samples, split = load_pyskl(p, layout="upper_body_17")
+    assert samples[0].keypoint.shape == (1, 5, 17, 2) and split == {"train": ["x"]}
+    p.write_bytes(pickle.dumps({"annotations": [{"label": 1}]}))
+    with pytest.raises(DataError, match="has no 'keypoint'"):
+        load_pyskl(p)
+    p.write_bytes(b"garbage")
+    with pytest.raises(DataError, match="could not be read"):
+        load_pyskl(p)
+
+
+@pytest.mark.skipif(not (SHARED / "utkinect").is_dir(), reason="UTKinect (../shared/data) not present")
+def test_real_utkinect_loads_all_labelled_segments():
+    samples = load_utkinect(SHARED / "utkinect")
+    assert len(samples) == 199 and len({s.subject for s in samples}) == 10
+    assert {s.label for s in samples} == set(range(10))
+
+
+@pytest.mark.skipif(not (SHARED / "msraction3d-sample").is_dir(), reason="MSR Action3D sample not present")
+def test_real_msr_action3d_sample_loads():
+    samples = load_msr_action3d(SHARED / "msraction3d-sample")
+    assert [s.label for s in samples] == [0, 9, 19]
+    assert all(s.keypoint.shape[1:] == (s.total_frames, 20, 3) for s in samples)
