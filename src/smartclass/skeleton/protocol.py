@@ -40,6 +40,8 @@ class GCNSettings:
     channels: tuple[int, ...] = (32, 64, 64)
     dropout: float = 0.1
     streams: tuple[str, ...] = ("joint", "bone", "motion")
+    max_angle: float = 0.3
+    min_keep: float = 0.8
     seed: int = 0
 
 
@@ -61,14 +63,14 @@ def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: i
         yield list(np.nonzero(train)[0]), list(np.nonzero(~train)[0])
 
 
-def _tensor(samples: list[SkeletonSample], frames: int, streams, rng=None) -> torch.Tensor:
+def _tensor(samples: list[SkeletonSample], frames: int, streams, rng=None, settings: GCNSettings | None = None) -> torch.Tensor:
     layout = get_layout(samples[0].layout)
     out = []
     for s in samples:
         kp = normalise_sequence(s.keypoint[:1], layout)
         kp = resample(kp, frames)
         if rng is not None:
-            kp = random_augment(kp, rng)
+            kp = random_augment(kp, rng, settings.max_angle, min_keep=settings.min_keep)
         out.append(make_streams(kp, layout, streams)[0])
     return torch.from_numpy(np.stack(out))
 
@@ -88,7 +90,7 @@ def train_gcn(model_name: str, train: list[SkeletonSample], test: list[SkeletonS
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=steps)
     for _ in range(settings.epochs):
-        x = _tensor(train, settings.frames, settings.streams, rng)  # fresh augmentation each epoch
+        x = _tensor(train, settings.frames, settings.streams, rng, settings)  # fresh augmentation each epoch
         model.train()
         for idx in torch.randperm(len(train)).split(settings.batch_size):
             if len(idx) < 2:
