@@ -15,6 +15,23 @@ def _write_msr(path: Path, frames: int, rng: np.random.Generator) -> Path:
     return path
 
 
+def _write_utkinect(root: Path, subjects=(1, 2), rng=None) -> Path:
+    rng = rng or np.random.default_rng(0)
+    labels = []
+    for s in subjects:
+        seq = f"s{s:02d}_e01"
+        lines = [f"{f} " + " ".join(f"{v:.5f}" for v in rng.normal(size=60)) for f in range(1, 101)]
+        (root / f"joints_{seq}.txt").write_text("\n".join(lines) + "\n")
+        labels += [seq, "walk: 1 40", "sitDown: 41 80", "carry:  NaN NaN"]
+    (root / "actionLabel.txt").write_text("\n".join(labels) + "\n")
+    return root
+
+
+@pytest.fixture
+def write_utkinect():
+    return _write_utkinect
+
+
 @pytest.fixture
 def write_msr():
     return _write_msr

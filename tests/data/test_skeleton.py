@@ -12,26 +12,14 @@ from smartclass.errors import DataError
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "skeleton"
 
 
-def write_utkinect(root: Path, subjects=(1, 2), rng=None) -> Path:
-    rng = rng or np.random.default_rng(0)
-    labels = []
-    for s in subjects:
-        seq = f"s{s:02d}_e01"
-        lines = [f"{f} " + " ".join(f"{v:.5f}" for v in rng.normal(size=60)) for f in range(1, 101)]
-        (root / f"joints_{seq}.txt").write_text("\n".join(lines) + "\n")
-        labels += [seq, "walk: 1 40", "sitDown: 41 80", "carry:  NaN NaN"]
-    (root / "actionLabel.txt").write_text("\n".join(labels) + "\n")
-    return root
-
-
-def test_utkinect_round_trip(tmp_path):
+def test_utkinect_round_trip(tmp_path, write_utkinect):
     samples = load_utkinect(write_utkinect(tmp_path))
     assert len(samples) == 4  # the NaN action is skipped
     assert samples[0].keypoint.shape == (1, 40, 20, 3) and samples[0].layout == "kinect_v1_20"
     assert {s.subject for s in samples} == {1, 2}
 
 
-def test_utkinect_truncated_line_names_file_and_line(tmp_path):
+def test_utkinect_truncated_line_names_file_and_line(tmp_path, write_utkinect):
     write_utkinect(tmp_path)
     f = tmp_path / "joints_s01_e01.txt"
     lines = f.read_text().splitlines()

@@ -76,8 +76,9 @@ def _tensor(samples: list[SkeletonSample], frames: int, streams, rng=None, setti
 
 
 def train_gcn(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
-              settings: GCNSettings = GCNSettings()) -> float:
-    """Train a GCN on ``train`` (with augmentation) and return its top-1 accuracy on ``test``."""
+              settings: GCNSettings = GCNSettings(), return_model: bool = False):
+    """Train a GCN on ``train`` (with augmentation) and return its top-1 accuracy on ``test``
+    (or the trained model in eval mode with ``return_model=True``)."""
     from smartclass.models.gcn import MSTGCN, STGCN
 
     torch.manual_seed(settings.seed)
@@ -101,6 +102,8 @@ def train_gcn(model_name: str, train: list[SkeletonSample], test: list[SkeletonS
             opt.step()
             sched.step()
     model.eval()
+    if return_model:
+        return model
     with torch.no_grad():
         pred = model(_tensor(test, settings.frames, settings.streams)).argmax(1).numpy()
     return float(np.mean(pred == np.array([s.label for s in test])))

@@ -1,0 +1,19 @@
+import json
+
+from smartclass.cli import main
+
+
+def test_demo_writes_report_plot_and_config(tmp_path, write_utkinect):
+    root = tmp_path / "utk"
+    root.mkdir()
+    write_utkinect(root, subjects=(1, 2, 3, 4))
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--root", str(root), "--epochs", "1"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert len(report["confusion_matrix"]) == 10 and 0 <= report["top1"] <= 1
+    assert (out / "confusion.png").stat().st_size > 0 and (out / "config.yaml").exists()
+
+
+def test_demo_without_data_names_the_folder(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path), "--root", str(tmp_path / "missing")]) == 2
+    assert "missing" in capsys.readouterr().err
