@@ -23,3 +23,23 @@ def test_skeleton_bench_runs_msr_protocol_on_tiny_set(tmp_path, capsys, write_ms
 def test_skeleton_bench_missing_root_is_one_line_error(tmp_path, capsys):
     assert main(["skeleton-bench", "--dataset", "msraction3d", "--root", str(tmp_path / "none")]) == 2
     assert "none" in capsys.readouterr().err
+
+
+def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, capsys):
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--streams", "joint,depth"]) == 2
+    assert "--streams 'joint,depth'" in capsys.readouterr().err
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--out", "res.txt"]) == 2
+    assert "--out 'res.txt'" in capsys.readouterr().err
+
+
+def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkinect):
+    write_utkinect(tmp_path, subjects=(1, 2, 3, 4))
+    (tmp_path / "fixed.txt").write_text((tmp_path / "actionLabel.txt").read_text())
+    out = tmp_path / "r.json"
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "mstgcn",
+                 "--labels", "fixed.txt", "--repeats", "2", "--epochs", "1", "--class-weights", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["results"]["labels"] == "fixed.txt" and res["results"]["splits"] == 2
+    assert "--labels fixed.txt" in res["command"] and res["benchmark"] == "r"
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--labels", "nope.txt"]) == 2
+    assert "nope.txt" in capsys.readouterr().err

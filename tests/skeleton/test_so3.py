@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 
 from smartclass.layouts import KINECT_V1_20, UPPER_BODY_17
-from smartclass.skeleton.so3 import relative_rotations, rotation_between, so3_exp, so3_features, so3_log
+from smartclass.skeleton.so3 import (
+    joint_rotations, relative_rotations, rotation_between, so3_exp, so3_features, so3_log,
+)
 
 
 def _random_rotation(rng):
@@ -42,3 +44,28 @@ def test_features_change_when_the_pose_changes():
     bent = pose.copy()
     bent[KINECT_V1_20.index("left_hand")] += [0.3, 0.2, 0.0]
     assert not np.allclose(relative_rotations(pose, KINECT_V1_20), relative_rotations(bent, KINECT_V1_20), atol=1e-3)
+
+
+@pytest.mark.parametrize("layout", [KINECT_V1_20, UPPER_BODY_17])
+def test_joint_rotations_invariant_and_sensitive(layout):
+    rng = np.random.default_rng(5)
+    seq = rng.normal(size=(3, layout.num_node, 3))
+    f = joint_rotations(seq, layout)
+    assert f.shape == (3, layout.num_node, 3)
+    np.testing.assert_allclose(f[:, layout.center], 0)
+    moved = seq @ _random_rotation(rng).T - 4.0
+    np.testing.assert_allclose(joint_rotations(moved, layout), f, atol=1e-4)
+    bent = seq.copy()
+    elbow = layout.index("left_elbow")
+    bent[:, elbow] += 0.5
+    changed = np.abs(joint_rotations(bent, layout) - f).max(axis=(0, 2)) > 1e-3
+    assert changed[elbow]  # the bone ending at the moved joint turns
+    assert not changed[layout.index("right_elbow")]  # the other arm does not
+
+
+def test_joint_rotation_of_a_straight_limb_is_zero():
+    from smartclass.layouts import KINECT_V1_20 as L
+    seq = np.random.default_rng(6).normal(size=(L.num_node, 3))
+    sh, el, wr = L.index("left_shoulder"), L.index("left_elbow"), L.index("left_wrist")
+    seq[wr] = seq[el] + 0.7 * (seq[el] - seq[sh])  # forearm continues the upper arm
+    assert np.linalg.norm(joint_rotations(seq, L)[wr]) < 1e-6

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from smartclass.data.skeleton import UTKINECT_ACTIONS, load_utkinect
         from smartclass.io import write_json_atomic
         from smartclass.metrics.classification import classification_report, plot_confusion_matrix
-        from smartclass.skeleton.protocol import GCNSettings, _tensor, cross_subject_splits, train_gcn
+        from smartclass.skeleton.protocol import GCNSettings, cross_subject_splits, sequence_tensor, train_gcn
 
         if not root.is_dir():
             raise DataError(f"demo data '{root}' not found: pass --root pointing at UTKinect-Action3D "
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         t0 = time.perf_counter()
         model = train_gcn("mstgcn", train, test, len(UTKINECT_ACTIONS), settings, return_model=True)
         with torch.no_grad():
-            scores = model(_tensor(test, settings.frames, settings.streams)).numpy()
+            scores = model(sequence_tensor(test, settings)).numpy()
         report = classification_report(scores, np.array([s.label for s in test]), UTKINECT_ACTIONS, ks=(1, 3))
         report["train_seconds"] = time.perf_counter() - t0
         out.mkdir(parents=True, exist_ok=True)

@@ -17,25 +17,37 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, help="write the results JSON here"),
         repeats: int = typer.Option(10, help="random subject splits (UTKinect)"),
         epochs: int = typer.Option(80, help="GCN training epochs per split"),
+        streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated"),
+        labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
+        class_weights: bool = typer.Option(False, help="inverse-frequency class weights in the GCN loss"),
         seed: int = typer.Option(0),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
-        import torch
         from rich.console import Console
 
-        from smartclass.bench import environment, print_table
-        from smartclass.io import write_json_atomic
+        from smartclass.bench import print_table, write_results
+        from smartclass.errors import InputError
         from smartclass.skeleton.protocol import MODELS, GCNSettings, run_benchmark
+        from smartclass.skeleton.streams import STREAMS
 
-        torch.set_num_threads(max(1, torch.get_num_threads()))
+        chosen = tuple(s.strip() for s in streams.split(",") if s.strip())
+        if not chosen or any(s not in STREAMS for s in chosen):
+            raise InputError(f"--streams '{streams}': expected a comma-separated subset of {list(STREAMS)}")
+        if out is not None and out.suffix != ".json":
+            raise InputError(f"--out '{out}': expected a .json file name")
+
         console = Console(stderr=True)
         with console.status("running") as status:
-            res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed,
-                                GCNSettings(epochs=epochs, seed=seed), progress=lambda m: status.update(m))
+            settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, seed=seed)
+            res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
+                                progress=lambda m: status.update(m), labels=labels)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
                      for k, v in res["models"].items()], title=f"{dataset}: {res['protocol']}")
         if out is not None:
-            write_json_atomic(out, {**environment(), "command": "smartclass skeleton-bench "
-                                    f"--dataset {dataset} --root {root} " + " ".join(f"--model {m}" for m in (model or []))
-                                    + f" --repeats {repeats} --epochs {epochs} --seed {seed}", "results": res})
+            command = (f"smartclass skeleton-bench --dataset {dataset} --root {root} "
+                       + "".join(f"--model {m} " for m in (model or []))
+                       + f"--repeats {repeats} --epochs {epochs} --streams {','.join(chosen)} "
+                       + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
+                       + f"--seed {seed}")
+            write_results(out.stem, res, command, out.parent)
             typer.echo(f"wrote {out}")

@@ -20,7 +20,8 @@ from smartclass.errors import InputError
 from smartclass.layouts import get_layout
 from smartclass.skeleton.baselines import SO3SVM
 from smartclass.skeleton.so3 import so3_features
-from smartclass.skeleton.streams import make_streams, normalise_sequence, random_augment, resample
+from smartclass.skeleton.augment import random_augment
+from smartclass.skeleton.streams import make_streams, normalise_sequence, resample
 
 DATASETS: dict[str, Callable[[str], list[SkeletonSample]]] = {
     "utkinect": load_utkinect,
@@ -42,6 +43,8 @@ class GCNSettings:
     streams: tuple[str, ...] = ("joint", "bone", "motion")
     max_angle: float = 0.3
     min_keep: float = 0.8
+    align: bool = True
+    class_weights: bool = False  # weight the loss by inverse class frequency (imbalanced training sets)
     seed: int = 0
 
 
@@ -63,16 +66,25 @@ def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: i
         yield list(np.nonzero(train)[0]), list(np.nonzero(~train)[0])
 
 
-def _tensor(samples: list[SkeletonSample], frames: int, streams, rng=None, settings: GCNSettings | None = None) -> torch.Tensor:
+def sequence_tensor(samples: list[SkeletonSample], settings: GCNSettings,
+                    rng: np.random.Generator | None = None) -> torch.Tensor:
+    """Samples → network input ``(N, 3·S, T, V)`` (first person, normalised, resampled to ``settings.frames``,
+    S streams); with ``rng``, a fresh random augmentation of every sample."""
     layout = get_layout(samples[0].layout)
     out = []
     for s in samples:
-        kp = normalise_sequence(s.keypoint[:1], layout)
-        kp = resample(kp, frames)
+        kp = resample(normalise_sequence(s.keypoint[:1], layout, settings.align), settings.frames)
         if rng is not None:
             kp = random_augment(kp, rng, settings.max_angle, min_keep=settings.min_keep)
-        out.append(make_streams(kp, layout, streams)[0])
+        out.append(make_streams(kp, layout, settings.streams)[0])
     return torch.from_numpy(np.stack(out))
+
+
+def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights ``(num_classes,)`` with mean 1 over the classes present (absent ones get 0)."""
+    counts = torch.bincount(labels, minlength=num_classes).float()
+    w = torch.where(counts > 0, 1.0 / counts.clamp(min=1), torch.zeros_like(counts))
+    return w * (counts > 0).sum() / w.sum()
 
 
 def train_gcn(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
@@ -87,16 +99,17 @@ def train_gcn(model_name: str, train: list[SkeletonSample], test: list[SkeletonS
     cls = MSTGCN if model_name == "mstgcn" else STGCN
     model = cls(layout, 3 * len(settings.streams), num_classes, channels=settings.channels, dropout=settings.dropout)
     y_train = torch.tensor([s.label for s in train])
+    weight = class_weights(y_train, num_classes) if settings.class_weights else None
     steps = settings.epochs * ((len(train) + settings.batch_size - 1) // settings.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=steps)
     for _ in range(settings.epochs):
-        x = _tensor(train, settings.frames, settings.streams, rng, settings)  # fresh augmentation each epoch
+        x = sequence_tensor(train, settings, rng)  # fresh augmentation each epoch
         model.train()
         for idx in torch.randperm(len(train)).split(settings.batch_size):
             if len(idx) < 2:
                 continue  # BatchNorm needs more than one sample
-            loss = F.cross_entropy(model(x[idx]), y_train[idx], label_smoothing=0.1)
+            loss = F.cross_entropy(model(x[idx]), y_train[idx], weight=weight, label_smoothing=0.1)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -105,7 +118,7 @@ def train_gcn(model_name: str, train: list[SkeletonSample], test: list[SkeletonS
     if return_model:
         return model
     with torch.no_grad():
-        pred = model(_tensor(test, settings.frames, settings.streams)).argmax(1).numpy()
+        pred = model(sequence_tensor(test, settings)).argmax(1).numpy()
     return float(np.mean(pred == np.array([s.label for s in test])))
 
 
@@ -117,15 +130,19 @@ def so3_svm_accuracy(train: list[SkeletonSample], test: list[SkeletonSample], fr
 
 
 def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, repeats: int = 10, seed: int = 0,
-                  settings: GCNSettings | None = None, progress: Callable[[str], None] | None = None) -> dict:
-    """Run every model on every split of the protocol; returns per-model mean/std top-1 and wall time."""
+                  settings: GCNSettings | None = None, progress: Callable[[str], None] | None = None,
+                  labels: str | None = None) -> dict:
+    """Run every model on every split of the protocol; returns per-model mean/std top-1 and wall time.
+    ``labels``: UTKinect label file name inside ``root`` (default ``actionLabel.txt``)."""
     if dataset not in DATASETS:
         raise InputError(f"--dataset must be one of {list(DATASETS)}, got '{dataset}'")
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise InputError(f"--model '{unknown[0]}' is not one of {list(MODELS)}")
     settings = settings or GCNSettings(seed=seed)
-    samples = DATASETS[dataset](root)
+    if labels is not None and dataset != "utkinect":
+        raise InputError(f"--labels applies to utkinect only; {dataset} files carry their own labels")
+    samples = load_utkinect(root, labels) if labels is not None else DATASETS[dataset](root)
     splits = list(cross_subject_splits(samples, dataset, repeats, seed))
     results: dict = {}
     for name in models:
@@ -143,6 +160,7 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
         results[name] = {"top1": float(np.mean(accs)), "top1_std": float(np.std(accs)),
                          "per_split": accs, "seconds": time.perf_counter() - t0}
     return {"dataset": dataset, "num_samples": len(samples), "splits": len(splits), "seed": seed,
+            "labels": labels or ("actionLabel.txt" if dataset == "utkinect" else "file names"),
             "protocol": "odd subjects train / even test" if dataset == "msraction3d"
             else f"cross-subject, half the subjects train, {len(splits)} random subject splits",
             "gcn_settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},

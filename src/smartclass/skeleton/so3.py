@@ -80,7 +80,7 @@ def bone_frames(joints: np.ndarray, layout: Layout, reference: tuple[int, int] |
     b = bones(layout)
     e = joints[..., b[:, 0], :] - joints[..., b[:, 1], :]
     x = e / (np.linalg.norm(e, axis=-1, keepdims=True) + _EPS)
-    i, j = reference if reference is not None else _default_reference(layout)
+    i, j = reference if reference is not None else left_right_pair(layout)
     r = (joints[..., i, :] - joints[..., j, :])[..., None, :]
     y = r - (r * x).sum(-1, keepdims=True) * x
     # a bone parallel to the reference (rare) falls back to the world up axis so y stays defined
@@ -92,7 +92,8 @@ def bone_frames(joints: np.ndarray, layout: Layout, reference: tuple[int, int] |
     return np.stack([x, y, z], -1)
 
 
-def _default_reference(layout: Layout) -> tuple[int, int]:
+def left_right_pair(layout: Layout) -> tuple[int, int]:
+    """Indices (left, right) of the hips, or else the shoulders: the body's left–right direction."""
     names = layout.joints
     for a, b in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder")):
         if a in names and b in names:
@@ -113,6 +114,41 @@ def relative_rotations(joints: np.ndarray, layout: Layout, reference: tuple[int,
     local = np.einsum("...kji,...kj->...ki", F[..., m, :, :], dirs[..., n, :])  # Fmᵀ · e_n
     x_axis = np.broadcast_to(np.array([1.0, 0.0, 0.0]), local.shape)
     return rotation_between(x_axis, local)
+
+
+def joint_rotations(joints: np.ndarray, layout: Layout, reference: tuple[int, int] | None = None) -> np.ndarray:
+    """Per-joint Lie-algebra stream for graph networks: ``(..., V, 3)`` joints → ``(..., V, 3)``, for each
+    joint the log map of the rotation taking its parent's bone onto its own bone, in the parent bone's frame
+    (the ordered pairs (parent bone, child bone) of :func:`relative_rotations`). Bones that start at the
+    centre are expressed in a body frame instead; the centre itself is zero. Invariant to global rotation and
+    translation."""
+    joints = np.asarray(joints, dtype=np.float64)
+    F = bone_frames(joints, layout, reference)  # (..., B, 3, 3)
+    b = bones(layout)
+    bone_of = {int(c): k for k, (c, _) in enumerate(b)}  # joint → index of the bone ending at it
+    out = np.zeros(joints.shape, dtype=np.float64)
+    own, par = [], []
+    for c, p in b:
+        if int(p) in bone_of:
+            own.append(bone_of[int(c)])
+            par.append(bone_of[int(p)])
+    own_a, par_a = np.asarray(own), np.asarray(par)
+    local = np.einsum("...kji,...kj->...ki", F[..., par_a, :, :], F[..., own_a, :, :][..., 0])  # F_parentᵀ · e_child
+    x_axis = np.broadcast_to(np.array([1.0, 0.0, 0.0]), local.shape)
+    out[..., b[own_a, 0], :] = rotation_between(x_axis, local)
+    # bones hanging off the centre have no parent bone: express them in a body frame instead, built from the
+    # left–right reference and the centre → mean-joint direction (Gram–Schmidt), so invariance is kept
+    first = np.asarray([k for k, (_, p) in enumerate(b) if int(p) not in bone_of])
+    i, j = reference if reference is not None else left_right_pair(layout)
+    bx = joints[..., i, :] - joints[..., j, :]
+    bx = bx / (np.linalg.norm(bx, axis=-1, keepdims=True) + _EPS)
+    up = joints.mean(-2) - joints[..., layout.center, :]
+    by = up - (up * bx).sum(-1, keepdims=True) * bx
+    by = by / (np.linalg.norm(by, axis=-1, keepdims=True) + _EPS)
+    body = np.stack([bx, by, np.cross(bx, by)], -1)  # (..., 3, 3), columns are the axes
+    local = np.einsum("...ji,...kj->...ki", body, F[..., first, :, :][..., 0])
+    out[..., b[first, 0], :] = rotation_between(np.broadcast_to(np.array([1.0, 0.0, 0.0]), local.shape), local)
+    return out.astype(np.float32)
 
 
 def so3_features(sequence: np.ndarray, layout: Layout) -> np.ndarray:

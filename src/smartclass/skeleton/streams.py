@@ -1,21 +1,31 @@
-"""Joint, bone and motion streams (PYSKL) and sequence normalisation, on ``(M, T, V, C)`` arrays."""
+"""Joint, bone, motion (PYSKL) and SO(3) streams and sequence normalisation, on ``(M, T, V, C)`` arrays."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from smartclass.layouts import Layout
+from smartclass.skeleton.so3 import joint_rotations, left_right_pair
 
-STREAMS = ("joint", "bone", "motion")
+STREAMS = ("joint", "bone", "motion", "so3")
 
 
-def normalise_sequence(kp: np.ndarray, layout: Layout) -> np.ndarray:
+def normalise_sequence(kp: np.ndarray, layout: Layout, align: bool = False) -> np.ndarray:
     """Translate so the first frame's centre joint is the origin and scale by the mean bone length
-    (removes subject position and body size)."""
+    (removes subject position and body size). ``align`` also turns the sequence about the vertical (y) axis
+    so that the first frame's left–right direction (hips, else shoulders) is +x: the subject then faces the
+    same way in every clip, whatever the camera's viewpoint."""
     kp = kp - kp[:, :1, layout.center : layout.center + 1]
     child, parent = np.asarray(layout.inward).T
     length = np.linalg.norm(kp[:, :, child] - kp[:, :, parent], axis=-1).mean()
-    return (kp / (length if length > 1e-8 else 1.0)).astype(np.float32)
+    kp = kp / (length if length > 1e-8 else 1.0)
+    if align:
+        i, j = left_right_pair(layout)
+        lr = kp[0, 0, j] - kp[0, 0, i]  # left → right of the first person in the first frame
+        a = np.arctan2(lr[2], lr[0])  # yaw that takes (x, z) of lr onto +x
+        c, s = np.cos(a), np.sin(a)
+        kp = kp @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]).T
+    return kp.astype(np.float32)
 
 
 def resample(kp: np.ndarray, frames: int, start: float = 0.0, stop: float = 1.0) -> np.ndarray:
@@ -28,8 +38,9 @@ def resample(kp: np.ndarray, frames: int, start: float = 0.0, stop: float = 1.0)
     return (kp[:, lo] * (1 - w) + kp[:, hi] * w).astype(np.float32)
 
 
-def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STREAMS) -> np.ndarray:
-    """``(M, T, V, C)`` → ``(M, C·len(streams), T, V)``: joints, bones (joint − parent), motion (t+1 − t)."""
+def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STREAMS[:3]) -> np.ndarray:
+    """``(M, T, V, 3)`` → ``(M, 3·len(streams), T, V)``: joints, bones (joint − parent), motion (t+1 − t)
+    and the per-joint SO(3) rotations of :func:`~smartclass.skeleton.so3.joint_rotations`."""
     parts = []
     for s in streams:
         if s == "joint":
@@ -38,19 +49,9 @@ def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STRE
             parts.append(kp - kp[:, :, layout.parents()])
         elif s == "motion":
             parts.append(np.concatenate([np.diff(kp, axis=1), np.zeros_like(kp[:, :1])], axis=1))
+        elif s == "so3":
+            parts.append(joint_rotations(kp, layout))
         else:
             raise ValueError(f"unknown stream '{s}'; expected some of {STREAMS}")
     return np.concatenate(parts, axis=-1).transpose(0, 3, 1, 2).astype(np.float32)
 
-
-def random_augment(kp: np.ndarray, rng: np.random.Generator, max_angle: float = 0.3, scale: float = 0.1,
-                   min_keep: float = 0.8) -> np.ndarray:
-    """Random rotation about the vertical axis (±``max_angle`` rad), anisotropic scaling and a random
-    temporal crop keeping at least ``min_keep`` of the clip."""
-    a = rng.uniform(-max_angle, max_angle)
-    c, s = np.cos(a), np.sin(a)
-    R = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], dtype=np.float32)
-    out = kp @ R.T * rng.uniform(1 - scale, 1 + scale, size=3).astype(np.float32)
-    keep = rng.uniform(min_keep, 1.0)
-    start = rng.uniform(0, 1 - keep)
-    return resample(out, kp.shape[1], start, start + keep)

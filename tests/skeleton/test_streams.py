@@ -1,0 +1,43 @@
+import numpy as np
+
+from smartclass.layouts import KINECT_V1_20
+from smartclass.skeleton.so3 import so3_exp
+from smartclass.skeleton.streams import make_streams, normalise_sequence, resample
+
+
+def test_streams_shapes_and_bone_of_centre_is_zero():
+    kp = np.random.default_rng(0).normal(size=(1, 6, 20, 3)).astype(np.float32)
+    s = make_streams(kp, KINECT_V1_20)
+    assert s.shape == (1, 9, 6, 20)
+    np.testing.assert_allclose(s[0, 3:6, :, KINECT_V1_20.center], 0)  # bone of the root
+    np.testing.assert_allclose(s[0, 6:9, -1], 0)  # last motion frame
+
+
+def test_resample_endpoints_and_normalise_origin():
+    kp = np.arange(5, dtype=np.float32)[None, :, None, None] * np.ones((1, 5, 20, 3), np.float32)
+    r = resample(kp, 9)
+    assert r.shape == (1, 9, 20, 3) and r[0, 0, 0, 0] == 0 and r[0, -1, 0, 0] == 4 and r[0, 1, 0, 0] == 0.5
+    n = normalise_sequence(np.random.default_rng(1).normal(size=(1, 4, 20, 3)), KINECT_V1_20)
+    np.testing.assert_allclose(n[0, 0, KINECT_V1_20.center], 0, atol=1e-6)
+
+
+
+def test_so3_stream_is_view_invariant():
+    rng = np.random.default_rng(3)
+    kp = rng.normal(size=(1, 5, 20, 3)).astype(np.float32)
+    moved = (kp @ so3_exp(rng.normal(size=3)).T.astype(np.float32) + 2.0).astype(np.float32)
+    a = make_streams(kp, KINECT_V1_20, ("so3",))
+    assert a.shape == (1, 3, 5, 20)
+    np.testing.assert_allclose(make_streams(moved, KINECT_V1_20, ("so3",)), a, atol=1e-4)
+
+
+def test_align_turns_first_frame_hips_onto_x_and_removes_yaw():
+    rng = np.random.default_rng(4)
+    kp = rng.normal(size=(1, 6, 20, 3))
+    a = normalise_sequence(kp, KINECT_V1_20, align=True)
+    lh, rh = KINECT_V1_20.index("left_hip"), KINECT_V1_20.index("right_hip")
+    lr = a[0, 0, rh] - a[0, 0, lh]
+    assert lr[0] > 0 and abs(lr[2]) < 1e-5
+    yaw = 1.1
+    R = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
+    np.testing.assert_allclose(normalise_sequence(kp @ R.T + 1.5, KINECT_V1_20, align=True), a, atol=1e-5)
