@@ -2,8 +2,9 @@
 
 Conventions (used everywhere in smartclass):
 
-* World frame, metres: origin on the floor at the front-centre of the room, ``x`` to the students' left as
-  seen from the front camera (image right), ``y`` up, ``z`` from the board into the room.
+* World frame, metres (right-handed): origin on the floor at the front-centre of the room, ``x`` to the
+  students' right (image left in the front camera, which looks along ``+z``), ``y`` up, ``z`` from the board
+  into the room.
 * Camera frame (OpenCV): ``x`` right, ``y`` down, ``z`` forward; ``X_cam = R @ X_world + t``.
 * Pixel ``(u, v)``: ``u`` column, ``v`` row, pixel centres at integer coordinates.
 * Depth images: ``uint16`` millimetres of camera-frame ``z``; 0 means "no measurement" (a hole).
@@ -41,7 +42,8 @@ class Camera:
         position = np.asarray(position, dtype=np.float64)
         z = np.asarray(target, dtype=np.float64) - position
         z /= np.linalg.norm(z)
-        x = np.cross(z, -np.asarray(up, dtype=np.float64))
+        # OpenCV frame: y (image down) = z × x must point against ``up``, so x = z × up
+        x = np.cross(z, np.asarray(up, dtype=np.float64))
         x /= np.linalg.norm(x)
         y = np.cross(z, x)
         R = np.stack([x, y, z])
