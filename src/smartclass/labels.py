@@ -56,11 +56,11 @@ _COARSE_NAME_OF = {
 FINE_OF: dict[str, int] = {b: (FINE_CLASSES.index(b) if b in FINE_CLASSES else -1) for b in BEHAVIOURS}
 COARSE_OF: dict[str, int] = {b: COARSE_CLASSES.index(_COARSE_NAME_OF[b]) for b in BEHAVIOURS}
 
-VOCABULARIES: dict[str, tuple[str, ...]] = {"fine": FINE_CLASSES, "coarse": COARSE_CLASSES}
+VOCABULARIES: dict[str, tuple[str, ...]] = {"fine": FINE_CLASSES, "coarse": COARSE_CLASSES, "all": BEHAVIOURS}
 
 
 def class_names(vocabulary: str) -> tuple[str, ...]:
-    """Class names of ``'fine'`` (paper 002) or ``'coarse'`` (paper 000)."""
+    """Class names of ``'fine'`` (paper 002), ``'coarse'`` (paper 000) or ``'all'`` (every behaviour)."""
     try:
         return VOCABULARIES[vocabulary]
     except KeyError:
