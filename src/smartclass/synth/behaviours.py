@@ -314,7 +314,8 @@ def schedule_params(t: np.ndarray, segments: list[tuple[str, float, float]], s: 
     W = W / np.maximum(W.sum(0, keepdims=True), 1e-9)
     out = {}
     for key in NUMERIC:
-        vals = np.stack([np.broadcast_to(np.asarray(p[key], float), np.shape(p[key])) for p in progs])  # (S, T[, 3])
+        shape = (len(t), 3) if key.startswith(("wrist", "face_off")) else (len(t),)
+        vals = np.stack([np.broadcast_to(np.asarray(p[key], float), shape) for p in progs])  # (S, T[, 3])
         w = W.reshape(W.shape + (1,) * (vals.ndim - 2))
         out[key] = (w * vals).sum(0)
     dominant = W.argmax(0)
