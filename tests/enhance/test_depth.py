@@ -1,0 +1,130 @@
+import numpy as np
+import pytest
+
+from smartclass.enhance import depth as dp
+from smartclass.errors import InputError
+
+H, W = 64, 96
+
+
+def plane(h=H, w=W):
+    """A tilted plane seen by a pinhole camera: inverse depth is affine in (u, v)."""
+    v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+    return 1 / (1 / 2000 + 2e-6 * u - 1.5e-6 * v)  # about 1.7–2.1 m
+
+
+def with_holes(truth, seed=0):
+    rng = np.random.default_rng(seed)
+    d = np.rint(truth).astype(np.uint16)
+    d[20:40, 30:55] = 0  # a large hole (occlusion / sensor failure)
+    ys, xs = rng.integers(2, H - 2, 40), rng.integers(2, W - 2, 40)
+    d[ys, xs] = 0  # single-pixel dropouts
+    d[ys[:10], xs[:10] + 1] = 0  # and a few 2-pixel ones
+    return d
+
+
+def test_without_smoothing_valid_pixels_are_unchanged_and_holes_filled_on_a_plane():
+    truth = plane()
+    d = with_holes(truth)
+    out = dp.enhance_depth(d, smooth=False)
+    assert out.dtype == np.uint16 and out.shape == d.shape
+    valid = d > 0
+    np.testing.assert_array_equal(out[valid], d[valid])
+    holes = ~valid
+    assert (out[holes] > 0).all()
+    assert np.abs(out[holes] - truth[holes]).mean() < 3.0  # mm; inverse-depth interpolation is exact on planes
+
+
+def test_occlusion_shadow_is_filled_with_the_background():
+    d = np.full((H, W), 3000, np.uint16)
+    d[16:48, 40:70] = 1500  # a person in front of a wall
+    d[10:54, 30:40] = 0  # the shadow to its left, partly above and below it
+    out = dp.enhance_depth(d, smooth=False)
+    shadow = out[10:54, 30:40].astype(float)
+    assert np.abs(shadow - 3000).mean() < 30
+    np.testing.assert_array_equal(out[16:48, 40:70], 1500)
+
+
+def test_closing_fills_small_holes_only():
+    d = np.rint(plane()).astype(np.uint16)
+    d[10, 10] = 0
+    d[20:40, 30:55] = 0
+    closed = dp.close_small_holes(d, 5)
+    assert closed[10, 10] > 0
+    assert (closed[25:35, 35:50] == 0).all()  # the interior of the large hole stays for region filling
+    np.testing.assert_array_equal(closed[d > 0], d[d > 0])
+    out = dp.enhance_depth(d, smooth=False, fill_large=False)
+    assert out[10, 10] > 0 and (out[25:35, 35:50] == 0).all()
+
+
+def test_closing_leaves_narrow_shadows_at_depth_edges_to_the_background_fill():
+    d = np.full((H, W), 3000, np.uint16)
+    d[16:48, 40:70] = 1500
+    d[16:48, 37:40] = 0  # a 3-pixel shadow: fits in the kernel, but lies on a depth edge
+    d[5, 5] = 0  # a dropout inside one surface
+    closed = dp.close_small_holes(d, 5)
+    assert (closed[16:48, 37:40] == 0).all() and closed[5, 5] == 3000
+    out = dp.enhance_depth(d, smooth=False)
+    assert (out[16:48, 37:40] == 3000).all()
+
+
+def test_bilateral_smooths_valid_pixels_without_bleeding_holes():
+    truth = plane()
+    rng = np.random.default_rng(1)
+    noisy = np.rint(truth + rng.normal(0, 6, truth.shape)).astype(np.uint16)
+    noisy[20:40, 30:55] = 0
+    smoothed = dp.bilateral_valid(noisy, diameter=5, sigma_space=2.0, sigma_depth_mm=30.0)
+    valid = noisy > 0
+    assert (smoothed[~valid] == 0).all()  # holes are not filled by the filter
+    assert np.abs(smoothed[valid] - truth[valid]).std() < 0.6 * np.abs(noisy[valid] - truth[valid]).std()
+    ring = valid.copy()
+    ring[18:42, 28:57] = False
+    rim = valid & ~ring  # valid pixels next to the hole: not pulled towards 0
+    assert np.abs(smoothed[rim] - truth[rim]).max() < 25
+    out = dp.enhance_depth(noisy)  # smooth=True changes valid pixels, and all holes get filled
+    assert (out > 0).all() and not np.array_equal(out[valid], noisy[valid])
+
+
+def test_bilateral_keeps_depth_edges():
+    d = np.full((H, W), 3000, np.uint16)
+    d[:, W // 2 :] = 1500
+    out = dp.bilateral_valid(d)
+    assert np.allclose(out[:, : W // 2], 3000, atol=0.5) and np.allclose(out[:, W // 2 :], 1500, atol=0.5)
+
+
+def test_region_without_any_measurement_in_row_and_column_is_filled():
+    d = np.zeros((H, W), np.uint16)
+    d[:10, :10] = 2500
+    out = dp.enhance_depth(d, smooth=False)
+    assert (out == 2500).all()
+
+
+def test_full_image_is_returned_unchanged_without_smoothing():
+    d = np.rint(plane()).astype(np.uint16)
+    np.testing.assert_array_equal(dp.enhance_depth(d, smooth=False), d)
+
+
+@pytest.mark.parametrize("inpaint", [dp.inpaint_telea, dp.inpaint_ns])
+def test_inpainting_baselines_fill_holes(inpaint):
+    truth = plane()
+    d = with_holes(truth)
+    out = inpaint(d, 5)
+    assert out.dtype == np.uint16 and (out > 0).all()
+    np.testing.assert_array_equal(out[d > 0], d[d > 0])
+    holes = d == 0
+    assert np.abs(out[holes] - truth[holes]).mean() < 60  # ~3 % of the depth
+
+
+def test_all_zero_depth_raises():
+    for f in (dp.enhance_depth, dp.inpaint_telea, dp.fill_large_holes):
+        with pytest.raises(InputError, match="depth_mm has no valid"):
+            f(np.zeros((8, 8), np.uint16))
+
+
+def test_bad_input():
+    with pytest.raises(InputError, match="depth_mm must be uint16 millimetres.*float32"):
+        dp.enhance_depth(np.ones((8, 8), np.float32))
+    with pytest.raises(InputError, match=r"depth_mm must be a single-channel \(H, W\)"):
+        dp.enhance_depth(np.ones((8, 8, 3), np.uint16))
+    with pytest.raises(InputError, match="radius must be > 0"):
+        dp.inpaint_ns(np.ones((8, 8), np.uint16), 0)
