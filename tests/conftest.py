@@ -4,6 +4,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+
+# tests use tiny tensors: one intra-op thread avoids oversubscribing CI's two cores (and pytest-xdist-free runs)
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
