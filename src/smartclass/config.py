@@ -19,6 +19,7 @@ import yaml
 from smartclass.errors import ConfigError
 from smartclass.io import write_text_atomic
 from smartclass.synth.config import SynthConfig
+from smartclass.training.config import RecognizerConfig, TrainConfig
 
 T = TypeVar("T")
 
@@ -31,6 +32,8 @@ class Config:
     device: str = "cpu"
     threads: int = 2
     synth: SynthConfig = field(default_factory=SynthConfig)
+    model: RecognizerConfig = field(default_factory=RecognizerConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
@@ -182,6 +185,11 @@ def load_config(
         _deep_update(data, load_yaml(yaml_path))
     _deep_update(data, parse_overrides(overrides))
     return _from_dict(cls, data)
+
+
+def config_from_dict(data: dict[str, Any], cls: type[T] = Config) -> T:  # type: ignore[assignment]
+    """A config from a (possibly partial) nested dict, e.g. the one saved in a checkpoint."""
+    return _from_dict(cls, _deep_update(to_dict(cls()), data))
 
 
 def dump_config(cfg: Any) -> str:

@@ -1,0 +1,102 @@
+"""The trimodal fine-grained recogniser of paper 002: enhancement → DCA-Net → keypoints → MST-GCN.
+
+Input: a batch of per-student clips (``smartclass.data.synth_dataset`` items, stacked)::
+
+    rgb      (B, T, 3, S, S) in 0..1     depth (B, T, 1, S, S) metres, 0 = hole     thermal (B, T, 1, S, S) °C
+
+Per frame, the RGB crop is enhanced by the differentiable multi-scale weighted guided-filter Retinex
+(§3.2), the three modalities are fused by DCA-Net (§3.3), a keypoint head predicts the 17 upper-body
+keypoints (§3.4) whose fused features are sampled and encoded (eq. 6), and MST-GCN classifies the sequence
+of encoded keypoints ``(B, C, T, 17)`` with the keypoint positions feeding its dynamic graph (eq. 7).
+Ground-truth or externally supplied keypoints can replace the predicted ones (``keypoints=`` in
+``forward``). Missing depth or thermal (``None``, or ``has_depth``/``has_thermal`` false) gets no weight in
+the gated fusion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from smartclass.enhance.differentiable import multiscale_weighted_guided_retinex_t
+from smartclass.errors import InputError
+from smartclass.layouts import UPPER_BODY_17
+from smartclass.models.fusion.dcanet import DCANet
+from smartclass.models.gcn.mstgcn import MSTGCN
+from smartclass.models.keypoints import KeypointEncoder, KeypointHead, sample_keypoint_features, soft_argmax
+from smartclass.training.config import RecognizerConfig
+
+MODEL_NAME = "mmfg"
+"""Checkpoint tag of this model (multimodal fine-grained recogniser)."""
+
+DEPTH_SCALE = 4.0  # metres → network units
+THERMAL_CENTRE, THERMAL_SCALE = 30.0, 10.0  # °C → network units
+
+
+@dataclass
+class RecognizerOutput:
+    logits: torch.Tensor  # (B, num_classes)
+    heatmaps: torch.Tensor  # (B·T, 17, h, w)
+    keypoints: torch.Tensor  # (B, T, 17, 2) used by the GCN, crop-normalised 0..1
+    confidence: torch.Tensor  # (B, T, 17)
+    enhanced: torch.Tensor | None  # (B·T, 3, S, S)
+    fusion: object  # DCANetOutput
+    sources: tuple  # network inputs (rgb, depth, thermal) per frame, for the fusion loss
+
+
+class TrimodalRecognizer(nn.Module):
+    """Paper 002's recogniser; see the module docstring for the input contract."""
+
+    def __init__(self, cfg: RecognizerConfig | None = None) -> None:
+        super().__init__()
+        self.cfg = cfg = cfg or RecognizerConfig()
+        unknown = set(cfg.modalities) - {"rgb", "depth", "thermal"}
+        if "rgb" not in cfg.modalities or unknown:
+            raise InputError(f"modalities must include 'rgb' and only rgb/depth/thermal, got {list(cfg.modalities)}")
+        chans = {"rgb": 3, "depth": 1, "thermal": 1}
+        self.dcanet = DCANet({m: chans[m] for m in cfg.modalities}, width=cfg.width)
+        self.keypoint_head = KeypointHead(cfg.width, UPPER_BODY_17.num_node,
+                                          thermal_head_refinement=cfg.thermal_refinement and "thermal" in cfg.modalities,
+                                          thermal_channels=cfg.width)
+        self.encoder = KeypointEncoder(cfg.width, cfg.keypoint_channels)
+        # GCN input per keypoint: eq. 6 encoding + position + velocity
+        self.gcn = MSTGCN(UPPER_BODY_17, cfg.keypoint_channels + 4, cfg.num_classes, cfg.gcn_channels,
+                          dropout=cfg.dropout)
+
+    def forward(self, rgb: torch.Tensor, depth: torch.Tensor | None = None, thermal: torch.Tensor | None = None,
+                keypoints: torch.Tensor | None = None) -> RecognizerOutput:
+        if rgb.dim() != 5 or rgb.shape[2] != 3:
+            raise InputError(f"rgb must be (B, T, 3, S, S), got {tuple(rgb.shape)}")
+        b, t, _, h, w = rgb.shape
+        for name, x in (("depth", depth), ("thermal", thermal)):
+            if x is not None and (x.dim() != 5 or x.shape[:2] != (b, t) or x.shape[2] != 1 or x.shape[3:] != (h, w)):
+                raise InputError(f"{name} must be (B, T, 1, S, S) = ({b}, {t}, 1, {h}, {w}), got {tuple(x.shape)}")
+        if "depth" not in self.cfg.modalities:
+            depth = None
+        if "thermal" not in self.cfg.modalities:
+            thermal = None
+        x = rgb.flatten(0, 1)
+        enhanced = multiscale_weighted_guided_retinex_t(x, large_radius=max(1, min(h, w) // 8)) if self.cfg.enhance else None
+        rgb_in = enhanced if enhanced is not None else x
+        d_in = depth.flatten(0, 1) / DEPTH_SCALE if depth is not None else None
+        t_in = (thermal.flatten(0, 1) - THERMAL_CENTRE) / THERMAL_SCALE if thermal is not None else None
+        fusion = self.dcanet(rgb_in, d_in, t_in)
+        heat = self.keypoint_head(fusion.fused, fusion.thermal)
+        pred, conf = soft_argmax(heat)
+        if keypoints is not None:
+            if keypoints.shape[:3] != (b, t, UPPER_BODY_17.num_node):
+                raise InputError(f"keypoints must be (B, T, 17, 2|3) = ({b}, {t}, 17, ·), got {tuple(keypoints.shape)}")
+            kp = keypoints[..., :2].flatten(0, 1)
+            conf_used = (keypoints[..., 2] > 0).float().flatten(0, 1) if keypoints.shape[-1] > 2 else torch.ones_like(conf)
+        else:
+            kp, conf_used = pred, conf
+        feats = sample_keypoint_features(fusion.fused, kp)  # (B·T, C, 17)
+        enc = self.encoder(feats, kp, conf_used).view(b, t, -1, UPPER_BODY_17.num_node)  # (B, T, C, V)
+        pos = kp.view(b, t, UPPER_BODY_17.num_node, 2)
+        vel = torch.cat([torch.zeros_like(pos[:, :1]), pos[:, 1:] - pos[:, :-1]], 1)
+        geo = torch.cat([pos - 0.5, vel * 10.0], -1).permute(0, 1, 3, 2)  # (B, T, 4, V)
+        gcn_in = torch.cat([enc, geo], 2).permute(0, 2, 1, 3).contiguous()  # (B, C+4, T, V)
+        logits = self.gcn(gcn_in, pos)
+        return RecognizerOutput(logits, heat, pos, conf_used.view(b, t, -1), enhanced, fusion, (rgb_in, d_in, t_in))

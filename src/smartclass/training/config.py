@@ -1,0 +1,43 @@
+"""Config sections of the recogniser and its training (no torch import: ``smartclass config show`` stays fast)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class RecognizerConfig:
+    """Architecture of :class:`TrimodalRecognizer` (saved in every checkpoint)."""
+
+    num_classes: int = 10
+    width: int = 32  # DCA-Net feature channels
+    keypoint_channels: int = 32  # eq. 6 encoding per keypoint
+    gcn_channels: tuple[int, ...] = (48, 48, 96)
+    modalities: tuple[str, ...] = ("rgb", "depth", "thermal")
+    enhance: bool = True  # the differentiable Retinex in front of DCA-Net
+    thermal_refinement: bool = True
+    dropout: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    """Training settings (paper defaults; ``configs/mmfg.yaml`` holds the CPU-sized overrides)."""
+
+    lr: float = 1e-4
+    weight_decay: float = 1e-5
+    batch_size: int = 32
+    epochs: int = 300
+    patience: int = 15  # early stop after this many epochs without a better validation macro-F1
+    train_samples: int = 15000
+    val_samples: int = 1000
+    frames: int = 16
+    fps: float = 5.0
+    crop: int = 64
+    vocabulary: str = "fine"
+    focal_gamma: float = 2.0
+    task_temperature: float = 0.1
+    teacher_forcing: float = 0.5  # probability of feeding ground-truth keypoints to the GCN in a training step
+    enhancement_mu: float = 0.5
+    time_budget_min: float = 0.0  # stop after this many minutes of training (0 = no limit)
+    workers: int = 2  # rendering processes
+    cache_dir: str = ".cache/smartclass"  # rendered training data, keyed by its settings

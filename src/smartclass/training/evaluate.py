@@ -1,0 +1,126 @@
+"""``smartclass eval``: the columns of paper 002's Table 3 for a trained recogniser on a data split."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from smartclass.errors import InputError
+from smartclass.labels import class_names
+
+
+def parse_synth_spec(spec: str) -> dict:
+    """``'synth:split=test,samples=400,seed=0'`` → dict (defaults: test split, 400 samples, seed 0)."""
+    out = {"split": "test", "samples": 400, "seed": 0}
+    body = spec[len("synth:"):]
+    for item in filter(None, body.split(",")):
+        if "=" not in item:
+            raise InputError(f"--data {spec}: '{item}' is not key=value (keys: split, samples, seed)")
+        k, v = item.split("=", 1)
+        if k not in out:
+            raise InputError(f"--data {spec}: unknown key '{k}'; expected split, samples or seed")
+        out[k] = v if k == "split" else int(v)
+    return out
+
+
+def load_eval_data(data: str, synth_cfg, tc, log=print) -> tuple[dict, str]:
+    """Packed samples from ``synth:SPEC`` or an on-disk data set folder (its test split)."""
+    import dataclasses
+
+    from smartclass.training.recognizer import pack, synth_data
+
+    if data.startswith("synth:"):
+        spec = parse_synth_spec(data)
+        cfg = dataclasses.replace(synth_cfg, seed=spec["seed"])
+        return synth_data(cfg, spec["split"], spec["samples"], tc, log), f"SmartClass-Synth {spec}"
+    from smartclass.data.synth_dataset import DiskStudentClips
+
+    root = Path(data)
+    ds = DiskStudentClips(root, "test", crop=tc.crop, vocabulary=tc.vocabulary)
+    items = [ds[i] for i in range(len(ds))]
+    if not items:
+        raise InputError(f"--data {root}: the test split has no students")
+    frames = {it["rgb"].shape[0] for it in items}
+    if len(frames) > 1:
+        raise InputError(f"--data {root}: clips differ in length {sorted(frames)}; evaluation needs one length")
+    return pack(items), f"{root} (test split)"
+
+
+def _grey255(x: torch.Tensor) -> np.ndarray:
+    return (x.clamp(0, 1) * 255).round().numpy().astype(np.uint8)
+
+
+def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, batch_size: int = 16,
+             quality_samples: int = 32) -> dict:
+    """Classification report, enhancement PSNR/SSIM, fusion MI/Qabf/EPI and FPS."""
+    from smartclass.metrics.classification import classification_report, plot_confusion_matrix
+    from smartclass.metrics.fusion import fusion_epi, mutual_information, qabf
+    from smartclass.metrics.image import psnr, ssim
+    from smartclass.metrics.speed import measure
+    from smartclass.training.recognizer import predict, unpack
+
+    names = class_names(vocabulary)
+    if model.cfg.num_classes != len(names):
+        raise InputError(f"checkpoint predicts {model.cfg.num_classes} classes but vocabulary '{vocabulary}' has {len(names)}")
+    logits = predict(model, data, batch_size)
+    report = classification_report(logits.numpy(), data["label"].numpy(), names, ks=(1, 5))
+    report["top5_note"] = "Top-5 of 10 classes says little; reported because paper 002 does."
+    gt_logits = predict(model, data, batch_size, ground_truth_keypoints=True)
+    report["top1_ground_truth_keypoints"] = float((gt_logits.argmax(1) == data["label"]).float().mean())
+    cond = data["condition"].numpy()
+    from smartclass.data.clip import CONDITIONS
+
+    pred = logits.argmax(1).numpy()
+    report["top1_per_condition"] = {c: float((pred[cond == i] == data["label"].numpy()[cond == i]).mean())
+                                    for i, c in enumerate(CONDITIONS) if (cond == i).any()}
+    if out_png is not None:
+        plot_confusion_matrix(report["confusion_matrix"], names, out_png, title="Trimodal recogniser (test split)")
+
+    # enhancement and fusion quality on the middle frame of the first samples
+    idx = torch.arange(min(quality_samples, len(data["label"])))
+    b = unpack(data, idx)
+    t = b["rgb"].shape[1] // 2
+    with torch.no_grad():
+        o = model(b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None)
+    q = {"psnr_input": [], "psnr_enhanced": [], "ssim_input": [], "ssim_enhanced": [], "mi": [], "qabf": [], "epi": []}
+    T = b["rgb"].shape[1]
+    for i in range(len(idx)):
+        ref = _grey255(b["rgb_clean"][i, t]).transpose(1, 2, 0)
+        raw = _grey255(b["rgb"][i, t]).transpose(1, 2, 0)
+        q["psnr_input"].append(psnr(ref, raw))
+        q["ssim_input"].append(ssim(ref, raw))
+        if o.enhanced is not None:
+            enh = _grey255(o.enhanced[i * T + t]).transpose(1, 2, 0)
+            q["psnr_enhanced"].append(psnr(ref, enh))
+            q["ssim_enhanced"].append(ssim(ref, enh))
+        if b["has_thermal"]:
+            fused = o.fusion.fused[i * T + t].mean(0, keepdim=True)[None]
+            fused = F.interpolate(fused, size=raw.shape[:2], mode="bilinear", align_corners=False)[0, 0]
+            fused = (fused - fused.min()) / (fused.max() - fused.min()).clamp_min(1e-6)
+            th = b["thermal"][i, t, 0]
+            th = (th - th.min()) / (th.max() - th.min()).clamp_min(1e-6)
+            A, B, Fu = raw.mean(-1).astype(np.uint8), _grey255(th), _grey255(fused)
+            q["mi"].append(mutual_information(A, B, Fu))
+            q["qabf"].append(qabf(A, B, Fu))
+            q["epi"].append(fusion_epi(A, B, Fu))
+    report["enhancement"] = {k: float(np.mean(v)) for k, v in q.items() if k.startswith(("psnr", "ssim")) and v}
+    report["fusion_feature_map"] = {k: float(np.mean(v)) for k, v in q.items() if k in ("mi", "qabf", "epi") and v}
+    report["fusion_note"] = ("MI/Qabf/EPI of the channel-mean fused feature map (upsampled, min-max scaled) against "
+                             "the grey RGB input (A) and the thermal crop (B), middle frame")
+
+    # speed: one student-clip per forward (batch 1) and in batches
+    one = unpack(data, torch.arange(1))
+    args = (one["rgb"], one["depth"] if one["has_depth"] else None, one["thermal"] if one["has_thermal"] else None)
+    with torch.no_grad():
+        t1 = measure(lambda: model(*args), warmup=2, runs=7)
+        many = unpack(data, torch.arange(min(8, len(data["label"]))))
+        argsb = (many["rgb"], many["depth"] if many["has_depth"] else None, many["thermal"] if many["has_thermal"] else None)
+        tb = measure(lambda: model(*argsb), warmup=1, runs=3)
+    report["speed"] = {"clip_frames": T, "threads": torch.get_num_threads(),
+                       "model_clips_per_s_batch1": 1 / t1.median_s, "model_clips_per_s_batch8": len(many["label"]) / tb.median_s,
+                       "model_frames_per_s_batch8": T * len(many["label"]) / tb.median_s}
+    return report

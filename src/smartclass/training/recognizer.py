@@ -1,0 +1,225 @@
+"""Training and evaluation of the trimodal recogniser (paper 002 §3.5 and §4) on per-student clips.
+
+The end-to-end loss is the paper's multi-task loss: classification (class-weighted focal loss, eq. 16),
+keypoints (heatmap MSE against the generator's keypoints), enhancement (μ·perceptual + (1−μ)·edge against the
+clean reference, eqs. 11–13) and fusion (mutual information + alignment, eqs. 14–15), weighted by
+λ_k = softmax(L_k / T) (eq. 17; on losses relative to their first values, so tasks of different scales
+compete fairly). AdamW, early stopping on validation macro-F1, checkpoints every epoch with their merged
+config; ``resume`` continues from the last one with model, optimiser, RNG and history restored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from smartclass.errors import InputError
+from smartclass.io import atomic_path
+from smartclass.models.recognizer import MODEL_NAME, TrimodalRecognizer
+from smartclass.training.config import RecognizerConfig, TrainConfig
+
+
+# -- data ---------------------------------------------------------------------------------------------
+def pack(items: list[dict]) -> dict[str, torch.Tensor]:
+    """Per-student samples → compact stacked tensors (uint8 images, float16 depth/thermal)."""
+    q = lambda x: (x * 255).round().clamp(0, 255).to(torch.uint8)
+    return {
+        "rgb": torch.stack([q(it["rgb"]) for it in items]),
+        "rgb_clean": torch.stack([q(it["rgb_clean"]) for it in items]),
+        "depth": torch.stack([it["depth"].half() for it in items]),
+        "thermal": torch.stack([it["thermal"].half() for it in items]),
+        "keypoints": torch.stack([it["keypoints"] for it in items]),
+        "label": torch.tensor([it["label"] for it in items]),
+        "condition": torch.tensor([it["condition"] for it in items]),
+        "has_depth": torch.tensor([bool(it["has_depth"]) for it in items]),
+        "has_thermal": torch.tensor([bool(it["has_thermal"]) for it in items]),
+    }
+
+
+def unpack(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Float tensors of the samples ``idx``."""
+    return {
+        "rgb": data["rgb"][idx].float() / 255, "rgb_clean": data["rgb_clean"][idx].float() / 255,
+        "depth": data["depth"][idx].float(), "thermal": data["thermal"][idx].float(),
+        "keypoints": data["keypoints"][idx], "label": data["label"][idx], "condition": data["condition"][idx],
+        "has_depth": bool(data["has_depth"][idx].all()), "has_thermal": bool(data["has_thermal"][idx].all()),
+    }
+
+
+def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[str], None] = print) -> dict:
+    """``n`` rendered per-student samples of ``split``, cached on disk under ``tc.cache_dir``."""
+    import dataclasses
+
+    from smartclass.config import to_dict
+    from smartclass.data.synth_dataset import SynthStudentClips
+
+    cfg = dataclasses.replace(synth_cfg, split=split, fps=tc.fps)
+    key = json.dumps({"synth": to_dict(cfg), "n": n, "frames": tc.frames, "crop": tc.crop, "vocabulary": tc.vocabulary,
+                      "version": 1}, sort_keys=True)
+    path = Path(tc.cache_dir) / f"synth-{split}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt"
+    if path.is_file():
+        log(f"using cached {split} data {path}")
+        return torch.load(path)
+    t0 = time.perf_counter()
+    items = SynthStudentClips(cfg, n, frames=tc.frames, crop=tc.crop, vocabulary=tc.vocabulary).materialise(tc.workers)
+    data = pack(items)
+    log(f"rendered {n} {split} samples in {time.perf_counter() - t0:.0f} s")
+    with atomic_path(path) as tmp:
+        torch.save(data, tmp)
+    return data
+
+
+# -- losses -------------------------------------------------------------------------------------------
+class RecognizerLoss(torch.nn.Module):
+    """The end-to-end multi-task loss; ``forward`` returns (total, per-task losses, task weights)."""
+
+    TASKS = ("classification", "keypoints", "enhancement", "fusion")
+
+    def __init__(self, class_counts: torch.Tensor, tc: TrainConfig) -> None:
+        super().__init__()
+        from smartclass.losses.enhancement import EnhancementLoss
+        from smartclass.losses.focal import FocalLoss, class_weights_from_counts
+        from smartclass.losses.fusion import FusionLoss
+        from smartclass.losses.task_weights import MultiTaskLoss
+
+        self.focal = FocalLoss(tc.focal_gamma, class_weights_from_counts(class_counts))
+        self.enhancement = EnhancementLoss(tc.enhancement_mu)
+        self.fusion = FusionLoss()
+        self.tasks = MultiTaskLoss(len(self.TASKS), tc.task_temperature, relative=True)
+
+    def forward(self, out, batch: dict) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
+        from smartclass.models.keypoints import heatmap_targets
+
+        b, t = batch["rgb"].shape[:2]
+        l_cls = self.focal(out.logits, batch["label"])
+        target, weight = heatmap_targets(batch["keypoints"].flatten(0, 1), out.heatmaps.shape[-2:])
+        l_kp = ((out.heatmaps - target).pow(2).mean((-2, -1)) * weight).sum() / weight.sum().clamp_min(1) * 100
+        parts = [l_cls, l_kp]
+        if out.enhanced is not None:  # the middle frame of each clip, to keep the perceptual network cheap
+            mid = torch.arange(b) * t + t // 2
+            parts.append(self.enhancement(out.enhanced[mid], batch["rgb_clean"].flatten(0, 1)[mid]))
+        else:
+            parts.append(torch.zeros(()))
+        f = out.fusion
+        parts.append(self.fusion(f.fused, out.sources, f.rgb, f.depth, f.thermal))
+        total, weights = self.tasks(torch.stack(parts))
+        return total, {k: float(v.detach()) for k, v in zip(self.TASKS, parts)}, weights
+
+
+# -- checkpoints --------------------------------------------------------------------------------------
+def save_checkpoint(path: Path, model: TrimodalRecognizer, state: dict, config: dict) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"model": MODEL_NAME, "arch": asdict(model.cfg), "state_dict": model.state_dict(),
+                    "config": config, **state}, tmp)
+
+
+def load_checkpoint(path: str | Path) -> tuple[TrimodalRecognizer, dict]:
+    """A trained recogniser and its checkpoint dict; a checkpoint of another model is an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint '{path}' does not exist")
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unreadable file
+        raise InputError(f"checkpoint '{path}' is not a readable PyTorch checkpoint ({e.__class__.__name__})") from None
+    if not isinstance(ck, dict) or ck.get("model") != MODEL_NAME:
+        found = ck.get("model", "unknown") if isinstance(ck, dict) else type(ck).__name__
+        raise InputError(f"checkpoint '{path}' holds a '{found}' model, expected '{MODEL_NAME}' (the trimodal recogniser)")
+    arch = dict(ck["arch"])
+    arch = {k: tuple(v) if isinstance(v, list) else v for k, v in arch.items()}
+    model = TrimodalRecognizer(RecognizerConfig(**arch))
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    return model, ck
+
+
+# -- loops --------------------------------------------------------------------------------------------
+@torch.no_grad()
+def predict(model: TrimodalRecognizer, data: dict, batch_size: int = 16, ground_truth_keypoints: bool = False) -> torch.Tensor:
+    """Logits ``(N, C)`` of every sample in packed ``data``."""
+    model.eval()
+    out = []
+    for idx in torch.arange(len(data["label"])).split(batch_size):
+        b = unpack(data, idx)
+        o = model(b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None,
+                  keypoints=b["keypoints"] if ground_truth_keypoints else None)
+        out.append(o.logits)
+    return torch.cat(out)
+
+
+def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_dir: Path, config: dict,
+        resume: bool = False, log: Callable[[str], None] = print,
+        progress: Callable[[int, int], None] | None = None) -> dict:
+    """Train with early stopping; writes ``last.pt`` every epoch and ``best.pt`` on improvement."""
+    from smartclass.metrics.classification import macro_f1
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts = torch.bincount(train["label"], minlength=model.cfg.num_classes).float()
+    criterion = RecognizerLoss(counts, tc)
+    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "history": [], "train_seconds": 0.0}
+    last = out_dir / "last.pt"
+    if resume:
+        if not last.is_file():
+            raise InputError(f"--resume: no checkpoint '{last}' to resume from")
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        if ck.get("model") != MODEL_NAME:
+            raise InputError(f"--resume: '{last}' holds a '{ck.get('model')}' model, expected '{MODEL_NAME}'")
+        model.load_state_dict(ck["state_dict"])
+        opt.load_state_dict(ck["optimizer"])
+        criterion.tasks.initial.copy_(ck["task_initial"])
+        torch.set_rng_state(ck["rng"])
+        state = {k: ck[k] for k in state}
+        log(f"resumed from {last} after epoch {state['epoch']}")
+    n = len(train["label"])
+    steps = -(-n // tc.batch_size)
+    t_start = time.perf_counter() - state["train_seconds"]
+    while state["epoch"] < tc.epochs:
+        epoch = state["epoch"] + 1
+        model.train()
+        perm = torch.randperm(n)
+        sums = np.zeros(len(RecognizerLoss.TASKS) + 1)
+        for s, idx in enumerate(perm.split(tc.batch_size)):
+            b = unpack(train, idx)
+            gt = torch.rand(()) < tc.teacher_forcing
+            o = model(b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None,
+                      keypoints=b["keypoints"] if gt else None)
+            total, parts, _ = criterion(o, b)
+            opt.zero_grad()
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            sums += [float(total.detach())] + list(parts.values())
+            if progress:
+                progress(s + 1, steps)
+        logits = predict(model, val)
+        f1 = macro_f1(logits.argmax(1).numpy(), val["label"].numpy(), model.cfg.num_classes)
+        acc = float((logits.argmax(1) == val["label"]).float().mean())
+        state["train_seconds"] = time.perf_counter() - t_start
+        state["history"].append({"epoch": epoch, "loss": sums[0] / steps,
+                                 **{k: sums[i + 1] / steps for i, k in enumerate(RecognizerLoss.TASKS)},
+                                 "val_top1": acc, "val_macro_f1": f1, "seconds": state["train_seconds"]})
+        state["epoch"] = epoch
+        improved = f1 > state["best_f1"]
+        if improved:
+            state["best_f1"], state["best_epoch"] = f1, epoch
+            save_checkpoint(out_dir / "best.pt", model, {"epoch": epoch, "val_macro_f1": f1, "val_top1": acc}, config)
+        save_checkpoint(last, model, {**state, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
+                                      "task_initial": criterion.tasks.initial.clone()}, config)
+        log(f"epoch {epoch}: loss {sums[0] / steps:.3f}, val top-1 {acc:.3f}, macro-F1 {f1:.3f}"
+            f"{' (best)' if improved else ''}, {state['train_seconds'] / 60:.1f} min")
+        if epoch - state["best_epoch"] >= tc.patience:
+            log(f"early stop: no better validation macro-F1 for {tc.patience} epochs")
+            break
+        if tc.time_budget_min and state["train_seconds"] >= tc.time_budget_min * 60:
+            log(f"time budget of {tc.time_budget_min} min reached")
+            break
+    return state

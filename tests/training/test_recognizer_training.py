@@ -1,0 +1,65 @@
+"""Training loop, resume, checkpoints and the train/eval commands on a tiny synthetic set."""
+
+import json
+
+import pytest
+import torch
+
+from smartclass.cli import main
+from smartclass.errors import InputError
+from smartclass.training.recognizer import load_checkpoint
+
+TINY = ["train.train_samples=6", "train.val_samples=3", "train.frames=3", "train.crop=24", "train.batch_size=3",
+        "synth.students=3", "synth.width=128", "synth.height=80", "train.workers=1", "model.gcn_channels=[16,16]"]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("run")
+    args = TINY + [f"train.cache_dir={root / 'cache'}"]
+    assert main(["train", "--out", str(root / "mmfg"), "train.epochs=1"] + args) == 0
+    return root, args
+
+
+def test_train_writes_checkpoints_config_history(run):
+    root, _ = run
+    out = root / "mmfg"
+    assert {p.name for p in out.iterdir()} >= {"best.pt", "last.pt", "config.yaml", "history.json"}
+    assert len(json.loads((out / "history.json").read_text())) == 1
+    model, ck = load_checkpoint(out / "best.pt")
+    assert ck["config"]["train"]["crop"] == 24 and model.cfg.gcn_channels == (16, 16)
+
+
+def test_resume_continues_where_it_stopped(run):
+    root, args = run
+    out = root / "mmfg"
+    before = torch.load(out / "last.pt", weights_only=False)
+    assert main(["train", "--out", str(out), "--resume", "train.epochs=2"] + args) == 0
+    history = json.loads((out / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2] and history[0] == before["history"][0]
+
+
+def test_eval_report(run, tmp_path):
+    root, args = run
+    report = tmp_path / "report.json"
+    assert main(["eval", "--checkpoint", str(root / "mmfg" / "best.pt"), "--data", "synth:split=test,samples=3",
+                 "--out", str(report)]) == 0
+    r = json.loads(report.read_text())
+    assert {"top1", "top5", "macro_f1", "per_class_f1", "confusion_matrix", "enhancement", "fusion_feature_map", "speed"} <= set(r)
+    assert len(r["confusion_matrix"]) == 10 and report.with_suffix(".png").exists()
+
+
+def test_bad_inputs_are_clear_errors(run, tmp_path, capsys):
+    root, args = run
+    other = tmp_path / "other.pt"
+    torch.save({"model": "stgcn", "state_dict": {}}, other)
+    with pytest.raises(InputError, match="holds a 'stgcn' model, expected 'mmfg'"):
+        load_checkpoint(other)
+    assert main(["eval", "--checkpoint", str(tmp_path / "none.pt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["eval", "--checkpoint", str(root / "mmfg" / "best.pt"), "--data", str(tmp_path / "nowhere")]) == 2
+    assert "data set folder not found" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "x"), "train.learning_rate=1"]) == 2
+    assert "unknown config key 'train.learning_rate'" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "y"), "--resume"] + args) == 2
+    assert "no checkpoint" in capsys.readouterr().err
