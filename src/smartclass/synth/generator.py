@@ -180,7 +180,7 @@ def _draw_props(cv: Canvas, seat: np.ndarray, pose: BodyPose, i: int, params: di
             b = np.cross(a, n)
             c0 = h + 0.03 * n
             cv.polygon(np.array([c0 - 0.035 * a - 0.07 * b, c0 + 0.035 * a - 0.07 * b, c0 + 0.035 * a + 0.07 * b,
-                                 c0 - 0.035 * a + 0.07 * b]), props["phone_col"], props["phone_temp"], owner)
+                                 c0 - 0.035 * a + 0.07 * b]), props["phone_col"], props["phone_temp"], owner, specular=True)
         elif item == "cup":
             tilt = float(params["cup_tilt"][i])
             head = pose.head_center[i]
@@ -193,7 +193,7 @@ def _draw_props(cv: Canvas, seat: np.ndarray, pose: BodyPose, i: int, params: di
         p = props["phone_spot"]
         cv.polygon(np.array([_to_world(seat, q) for q in ([p[0] - 0.035, top, p[1] - 0.07], [p[0] + 0.035, top, p[1] - 0.07],
                                                           [p[0] + 0.035, top, p[1] + 0.07], [p[0] - 0.035, top, p[1] + 0.07])]),
-                   props["phone_col"], room_temp + 4.0, owner)
+                   props["phone_col"], room_temp + 4.0, owner, specular=True)
     if "cup" not in in_hand and props["cup_on_desk"]:
         p = _to_world(seat, [props["cup_spot"][0], top, props["cup_spot"][1]])
         cv.capsule(p + [0, 0.03, 0], p + [0, 0.1, 0], 0.037, 0.04, props["cup_col"], props["cup_temp"], owner)
@@ -333,7 +333,7 @@ def render_clip(cfg: SynthConfig, index: int) -> Clip:
         clean = np.clip(frame["rgb"].rgb * illum[..., None] * 255.0, 0, 255).astype(np.uint8)
         rgb_seen = sensors.rgb_low_light(clean, low, rng) if low is not None else sensors.rgb_normal(clean, rng)
         zd = frame["depth"].z
-        depth = sensors.kinect_depth(zd, frame["depth"].rgb, rng)
+        depth = sensors.kinect_depth(zd, frame["depth"].rgb, rng, specular=frame["depth"].specular)
         depth_clean = sensors.clean_depth(zd)
         thermal = sensors.thermal_sensor(frame["thermal"].temp, fpn, rng)
         if shake is not None:

@@ -30,6 +30,7 @@ class Canvas:
     rgb: np.ndarray | None
     temp: np.ndarray | None
     owner: np.ndarray
+    specular: np.ndarray  # bool: glossy surfaces (glass, phones) that a structured-light sensor cannot read
 
     @staticmethod
     def empty(camera: Camera, rgb: bool = True, temp: bool = True) -> "Canvas":
@@ -40,11 +41,12 @@ class Canvas:
             np.zeros((h, w, 3), np.float32) if rgb else None,
             np.zeros((h, w), np.float32) if temp else None,
             np.full((h, w), -1, np.int16),
+            np.zeros((h, w), bool),
         )
 
     def copy(self) -> "Canvas":
         return Canvas(self.camera, self.z.copy(), None if self.rgb is None else self.rgb.copy(),
-                      None if self.temp is None else self.temp.copy(), self.owner.copy())
+                      None if self.temp is None else self.temp.copy(), self.owner.copy(), self.specular.copy())
 
     # -- primitives -------------------------------------------------------------------------------------
     def capsule(self, p0: np.ndarray, p1: np.ndarray, r0: float, r1: float, colour, temp: float,
@@ -89,6 +91,7 @@ class Canvas:
             return
         zb[m] = depth[m]
         self.owner[y0:y1, x0:x1][m] = owner
+        self.specular[y0:y1, x0:x1][m] = False
         if self.rgb is not None:
             rinv = 1.0 / np.sqrt(rr2[m])
             ndotl = (dx[m] * rinv) * _LIGHT[0] + (dy[m] * rinv) * _LIGHT[1] - h[m] * _LIGHT[2]
@@ -98,7 +101,8 @@ class Canvas:
             # surfaces seen edge-on read cooler (emissivity falls at grazing angles)
             self.temp[y0:y1, x0:x1][m] = temp - 1.2 * (1.0 - h[m])
 
-    def polygon(self, pts: np.ndarray, colour, temp: float, owner: int = -1, texture: np.ndarray | None = None) -> None:
+    def polygon(self, pts: np.ndarray, colour, temp: float, owner: int = -1, texture: np.ndarray | None = None,
+                specular: bool = False) -> None:
         """A planar convex polygon with world vertices ``pts`` ``(n, 3)``, flat-shaded by its normal."""
         cam = self.camera
         pc = cam.to_camera(np.asarray(pts, np.float64))
@@ -132,6 +136,7 @@ class Canvas:
             return
         zb[m] = depth[m]
         self.owner[y0:y1, x0:x1][m] = owner
+        self.specular[y0:y1, x0:x1][m] = specular
         if self.rgb is not None:
             shade = 0.42 + 0.58 * max(0.0, float(n @ _LIGHT))
             col = np.asarray(colour, np.float32) * shade
@@ -190,6 +195,7 @@ def room_canvas(camera: Camera, room: dict, rgb: bool = True, temp: bool = True)
     cv.z[:] = best.astype(np.float32)  # rays have camera z = 1, so t is the camera depth
     # a window band on the back wall: brighter in RGB, cooler in thermal
     win = (kind == 5) & (pts[..., 1] > 1.3) & (pts[..., 1] < 2.4) & (np.abs(pts[..., 0] % 2.5 - 1.25) < 0.8)
+    cv.specular[win] = True
     if rgb:
         floor_tex = 0.92 + 0.08 * ((np.floor(pts[..., 0] / 0.6) + np.floor(pts[..., 2] / 0.6)) % 2)
         wall_tex = np.where(pts[..., 1] < 1.0, 0.8, 1.0)  # wainscot

@@ -67,12 +67,13 @@ def warp_rotation(image: np.ndarray, K: np.ndarray, Rs: np.ndarray, nearest: boo
 
 
 def kinect_depth(z_m: np.ndarray, albedo: np.ndarray | None, rng: np.random.Generator,
-                 z_range: tuple[float, float] = (0.5, 4.5)) -> np.ndarray:
+                 z_range: tuple[float, float] = (0.5, 4.5), specular: np.ndarray | None = None) -> np.ndarray:
     """A Kinect-like depth image (uint16 mm, 0 = hole) from a hole-free camera-z map in metres.
 
     Noise grows with distance (σ = 1.43 mm·z², z in metres; Khoshelham & Elberink 2012) and is quantised to
     millimetres. Holes: out of range; at depth edges (the projector's shadow beside nearer surfaces, and
-    mixed pixels on the discontinuity); and, with some probability, in blobs on dark (low-albedo) surfaces.
+    mixed pixels on the discontinuity); in blobs on dark (low-albedo) surfaces; and on most of a
+    ``specular`` surface (glass, phone screens), which reflects the projected pattern away.
     """
     h, w = z_m.shape
     z = z_m + rng.standard_normal(z_m.shape, dtype=np.float32) * (1.43e-3 * z_m**2)
@@ -91,6 +92,8 @@ def kinect_depth(z_m: np.ndarray, albedo: np.ndarray | None, rng: np.random.Gene
         dark = albedo.mean(-1) < 0.12
         blobs = cv2.GaussianBlur(rng.uniform(size=(h, w)).astype(np.float32), (0, 0), 2.0)
         hole |= dark & (blobs > np.quantile(blobs, 0.5))
+    if specular is not None:
+        hole |= specular & (rng.uniform(size=hole.shape) < 0.9)
     out = np.round(z * 1000.0)
     out[hole] = 0
     return np.clip(out, 0, 65535).astype(np.uint16)
