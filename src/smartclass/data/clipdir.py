@@ -117,7 +117,9 @@ def write_clip(clip: Clip, root: str | os.PathLike, cid: str | None = None) -> P
 
 
 def write_dataset_info(root: str | os.PathLike, config: dict | None = None) -> None:
-    info = {"format": FORMAT, "version": VERSION, "behaviours": list(BEHAVIOURS), "fine_classes": list(FINE_CLASSES),
+    from smartclass.synth.generator import GENERATOR_VERSION
+
+    info = {"format": FORMAT, "version": VERSION, "generator_version": GENERATOR_VERSION, "behaviours": list(BEHAVIOURS), "fine_classes": list(FINE_CLASSES),
             "coarse_classes": list(COARSE_CLASSES), "conditions": list(CONDITIONS), "cameras": list(CAMERAS),
             "layout": UPPER_BODY_17.name, "keypoint_names": list(UPPER_BODY_17.joints), "generator": config}
     p = Path(root) / "dataset.json"

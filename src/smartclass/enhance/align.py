@@ -75,37 +75,145 @@ def plane_homography(src_camera: Camera, ref_camera: Camera, plane_depth: float)
     return h / h[2, 2]
 
 
+def _camera_key(camera: Camera) -> tuple:
+    return (np.asarray(camera.K, np.float64).tobytes(), np.asarray(camera.R, np.float64).tobytes(),
+            np.asarray(camera.t, np.float64).tobytes(), int(camera.width), int(camera.height))
+
+
+def _relative_projection(src_camera: Camera, dst_camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """``(A, c)`` with ``K_dst·X_dst = z·A·[u, v, 1] + c`` for a ``src_camera`` pixel ``(u, v)`` at its depth
+    ``z``: ``A = K_dst·R_rel·K_src⁻¹`` (the infinite homography), ``c = K_dst·t_rel``."""
+    r_rel = dst_camera.R @ src_camera.R.T
+    t_rel = dst_camera.t - r_rel @ src_camera.t
+    return dst_camera.K @ r_rel @ np.linalg.inv(src_camera.K), dst_camera.K @ t_rel
+
+
+class ReferenceMapper:
+    """:func:`reference_maps` for one camera pair with the per-calibration part precomputed.
+
+    For reference pixel ``p`` at reference depth ``z`` the source pixel is ``((z·m0 + c0)/Z, (z·m1 + c1)/Z)``
+    with ``Z = z·m2 + c2`` its source-camera depth, ``m = A·[u, v, 1]`` (``A`` the infinite homography) and
+    ``c`` the projected baseline: the three ``(H, W)`` float32 planes ``m`` depend on the cameras only and
+    are computed once, so a frame costs about ten float32 array operations. Plane-depth maps depend on the
+    cameras only and are cached as well. Use :func:`reference_mapper` for a shared cached instance."""
+
+    def __init__(self, src_camera: Camera, ref_camera: Camera):
+        self.src_camera, self.ref_camera = src_camera, ref_camera
+        a, c = _relative_projection(ref_camera, src_camera)
+        h, w = ref_camera.height, ref_camera.width
+        u = np.arange(w, dtype=np.float64)[None, :]
+        v = np.arange(h, dtype=np.float64)[:, None]
+        self._m = [np.ascontiguousarray(np.broadcast_to(a[i, 0] * u + a[i, 1] * v + a[i, 2], (h, w)),
+                                        dtype=np.float32) for i in range(3)]
+        self._c = [np.float32(x) for x in c]
+        self._plane: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._plane_fixed: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _from_depth(self, z: np.ndarray, known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        m0, m1, m2 = self._m
+        c0, c1, c2 = self._c
+        zz = np.multiply(z, m2)
+        zz += c2  # source-camera depth Z
+        bad = zz <= 0
+        if known is not None:
+            bad |= ~known
+        np.divide(np.float32(1), zz, out=zz)
+        map_x = np.multiply(z, m0)
+        map_x += c0
+        map_x *= zz
+        map_y = np.multiply(z, m1)
+        map_y += c1
+        map_y *= zz
+        if bad.any():
+            map_x[bad] = -1e6
+            map_y[bad] = -1e6
+        return map_x, map_y
+
+    def maps(self, depth_ref_m: np.ndarray | None = None, plane_depth: float | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """``(map_x, map_y)``, ``(H_ref, W_ref)`` float32, as :func:`reference_maps` (which see). Maps from
+        ``plane_depth`` are cached: treat them as read-only."""
+        h, w = self.ref_camera.height, self.ref_camera.width
+        if depth_ref_m is None:
+            if plane_depth is None:
+                raise InputError("warp_to_reference needs depth_ref_m (per-pixel metres) or plane_depth (metres)")
+            if not plane_depth > 0:
+                raise InputError(f"plane_depth must be > 0 metres, got {plane_depth}")
+            key = float(plane_depth)
+            if key not in self._plane:
+                self._plane[key] = self._from_depth(np.full((h, w), key, np.float32), None)
+            return self._plane[key]
+        z = np.asarray(depth_ref_m)
+        if z.shape != (h, w):
+            raise InputError(f"depth_ref_m has shape {z.shape}; expected the reference grid ({h}, {w})")
+        z = z.astype(np.float32, copy=False)
+        known = np.isfinite(z) & (z > 0)
+        if known.all():
+            return self._from_depth(z, None)
+        return self._from_depth(np.where(known, z, np.float32(1)), known)
+
+    def fixed_maps(self, depth_mm: np.ndarray | None = None, plane_depth: float = 3.0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Fixed-point maps (``cv2.convertMaps`` to ``CV_16SC2`` + ``CV_16UC1``, 1/32-pixel positions) for
+        ``cv2.remap``: from a reference-grid depth image ``depth_mm`` (uint16 mm; holes use ``plane_depth``)
+        or, without one, from the plane alone (cached per ``plane_depth``)."""
+        if depth_mm is None:
+            key = float(plane_depth)
+            if key not in self._plane_fixed:
+                self._plane_fixed[key] = cv2.convertMaps(*self.maps(plane_depth=key), cv2.CV_16SC2)
+            return self._plane_fixed[key]
+        if not plane_depth > 0:
+            raise InputError(f"plane_depth must be > 0 metres, got {plane_depth}")
+        d = np.asarray(depth_mm)
+        if d.shape != (self.ref_camera.height, self.ref_camera.width) or d.dtype != np.uint16:
+            raise InputError(f"depth_mm must be uint16 mm on the reference grid "
+                             f"({self.ref_camera.height}, {self.ref_camera.width}), got {d.shape} {d.dtype}")
+        z = d.astype(np.float32)
+        z *= np.float32(1e-3)
+        z[d == 0] = np.float32(plane_depth)
+        return cv2.convertMaps(*self._from_depth(z, None), cv2.CV_16SC2)
+
+
+class _Cache(dict):
+    """A small insertion-ordered cache (the oldest entry goes first)."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def get_or_make(self, key, make):
+        if key not in self:
+            if len(self) >= self.size:
+                del self[next(iter(self))]
+            self[key] = make()
+        return self[key]
+
+
+_MAPPERS = _Cache(8)
+_PROJECTORS = _Cache(8)
+
+
+def reference_mapper(src_camera: Camera, ref_camera: Camera) -> ReferenceMapper:
+    """The :class:`ReferenceMapper` of a camera pair, cached by the cameras' values (8 pairs)."""
+    return _MAPPERS.get_or_make((_camera_key(src_camera), _camera_key(ref_camera)),
+                                lambda: ReferenceMapper(src_camera, ref_camera))
+
+
 def reference_maps(src_camera: Camera, ref_camera: Camera, depth_ref_m: np.ndarray | None = None,
                    plane_depth: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For every reference pixel, the source pixel it sees: ``(map_x, map_y)``, ``(H_ref, W_ref)`` float32 for
     ``cv2.remap`` (see :func:`warp_to_reference`); unknown depth or points behind the source camera map far
-    outside the image. Compute once, remap several images of one camera with :func:`remap`."""
-    h, w = ref_camera.height, ref_camera.width
-    if depth_ref_m is None:
-        if plane_depth is None:
-            raise InputError("warp_to_reference needs depth_ref_m (per-pixel metres) or plane_depth (metres)")
-        if not plane_depth > 0:
-            raise InputError(f"plane_depth must be > 0 metres, got {plane_depth}")
-        z, known = np.float64(plane_depth), np.True_
-    else:
-        z = np.asarray(depth_ref_m, dtype=np.float64)
-        if z.shape != (h, w):
-            raise InputError(f"depth_ref_m has shape {z.shape}; expected the reference grid ({h}, {w})")
-        known = np.isfinite(z) & (z > 0)
-        z = np.where(known, z, 1.0)
-    u = np.arange(w, dtype=np.float64)[None, :]
-    v = np.arange(h, dtype=np.float64)[:, None]
-    us, vs, zs = transfer(u, v, z, ref_camera, src_camera)
-    bad = ~(known & (zs > 0))
-    map_x = np.where(bad, -1e6, np.broadcast_to(us, (h, w))).astype(np.float32)
-    map_y = np.where(bad, -1e6, np.broadcast_to(vs, (h, w))).astype(np.float32)
-    return map_x, map_y
+    outside the image. Compute once, remap several images of one camera with :func:`remap`. The
+    per-calibration part is cached (:func:`reference_mapper`); the returned arrays are fresh copies."""
+    maps = reference_mapper(src_camera, ref_camera).maps(depth_ref_m, plane_depth)
+    return (maps[0].copy(), maps[1].copy()) if depth_ref_m is None else maps
 
 
 def remap(image: np.ndarray, maps: tuple[np.ndarray, np.ndarray], interpolation: int | None = None,
           fill_value: float = 0.0) -> np.ndarray:
-    """``cv2.remap`` with :func:`reference_maps`' maps, the module's interpolation default and a constant
-    ``fill_value`` outside (all channels)."""
+    """``cv2.remap`` with :func:`reference_maps`' maps (float32, or the fixed-point pair of
+    :meth:`ReferenceMapper.fixed_maps`), the module's interpolation default and a constant ``fill_value``
+    outside (all channels)."""
     img = np.asarray(image)
     return cv2.remap(img, maps[0], maps[1], _interp(img, interpolation), borderMode=cv2.BORDER_CONSTANT,
                      borderValue=(fill_value,) * 4)
@@ -164,6 +272,89 @@ def warp_homography(image: np.ndarray, H: np.ndarray, size: tuple[int, int], int
                                borderMode=cv2.BORDER_CONSTANT, borderValue=(fill_value,) * 4)
 
 
+class DepthProjector:
+    """:func:`align_depth_to_rgb` for one camera pair with the per-calibration part precomputed.
+
+    A depth pixel ``(u, v)`` at depth ``z`` lands at ``((z·m0 + c0)/Z, (z·m1 + c1)/Z)`` in the RGB camera,
+    ``Z = z·m2 + c2`` its RGB-camera depth, with ``m = A·[u, v, 1]`` (``A = K_rgb·R_rel·K_d⁻¹``) per pixel and
+    ``c = K_rgb·t_rel``; a sub-pixel sample ``(u + δu, v + δv)`` adds the constant ``A·[δu, δv, 0]`` to
+    ``m``. The planes ``m`` and the sample offsets depend on the cameras only and are computed once. Use
+    :func:`depth_projector` for a shared cached instance."""
+
+    def __init__(self, depth_camera: Camera, rgb_camera: Camera):
+        self.depth_camera, self.rgb_camera = depth_camera, rgb_camera
+        ratio = max(rgb_camera.K[0, 0] / depth_camera.K[0, 0], rgb_camera.K[1, 1] / depth_camera.K[1, 1])
+        self.samples = max(1, math.ceil(ratio - 1e-6))  # sub-samples per axis
+        s = self.samples
+        a, c = _relative_projection(depth_camera, rgb_camera)
+        h, w = depth_camera.height, depth_camera.width
+        v, u = np.mgrid[0:h, 0:w].astype(np.float64)
+        # a pixel lands at floor(x + 0.5); with 1.5 added (folded into m and c below, as ``+ 1.5·Z``) the
+        # truncation toward zero is that floor plus one for every x >= -1.5, so [1, W] is inside
+        m = [a[i, 0] * u + a[i, 1] * v + a[i, 2] for i in range(3)]
+        self._m = [(m[i] + 1.5 * m[2]).ravel().astype(np.float32) for i in range(2)] + [m[2].ravel().astype(np.float32)]
+        c_mm = c * 1000.0  # z in mm gives K·X in mm
+        self._c = [np.float32(c_mm[i] + 1.5 * c_mm[2]) for i in range(2)] + [np.float32(c_mm[2])]
+        offsets = (np.arange(s) + 0.5) / s - 0.5
+        du, dv = (o.ravel() for o in np.meshgrid(offsets, offsets))
+        dm = [a[i, 0] * du + a[i, 1] * dv for i in range(3)]
+        self._dm = [tuple(np.float32(x) for x in dm[i] + 1.5 * dm[2]) for i in range(2)] + [
+            tuple(np.float32(x) for x in dm[2])]
+
+    def __call__(self, depth_mm: np.ndarray) -> np.ndarray:
+        d = _check_image(depth_mm, self.depth_camera, "depth_mm")
+        if d.ndim != 2 or d.dtype != np.uint16:
+            raise InputError(f"depth_mm must be (H, W) uint16 millimetres, got shape {d.shape} dtype {d.dtype}")
+        h, w = self.rgb_camera.height, self.rgb_camera.width
+        flat = d.ravel()
+        idx = None if flat.all() else np.flatnonzero(flat)
+        z = (flat if idx is None else flat[idx]).astype(np.float32)
+        # per depth pixel: z·m + c, then one sub-pixel sample after the other (arrays of one image's size
+        # stay in cache; (N, s²) ones would not)
+        base = []
+        for m, c in zip(self._m, self._c):
+            b = np.multiply(z, m if idx is None else m[idx])
+            b += c
+            base.append(b)
+        n = len(z)
+        zz, col, row = (np.empty(n, np.float32) for _ in range(3))
+        ci, ri = np.empty(n, np.int32), np.empty(n, np.int32)
+        ok = np.empty(n, bool)
+        zbuf = np.full(h * w + 1, np.inf, np.float32)  # the last slot collects samples outside the image
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            for k in range(self.samples**2):
+                np.multiply(z, self._dm[2][k], out=zz)
+                zz += base[2]  # RGB-camera depth, mm
+                np.multiply(z, self._dm[0][k], out=col)
+                col += base[0]
+                col /= zz
+                np.multiply(z, self._dm[1][k], out=row)
+                row += base[1]
+                row /= zz
+                np.copyto(ci, col, casting="unsafe")
+                np.copyto(ri, row, casting="unsafe")
+                np.greater(zz, 0, out=ok)
+                ok &= ci >= 1
+                ok &= ci <= w
+                ok &= ri >= 1
+                ok &= ri <= h
+                ri *= w
+                ri += ci
+                ri -= w + 1  # linear index of (floor(v + 0.5), floor(u + 0.5))
+                ri[~ok] = h * w
+                np.minimum.at(zbuf, ri, zz)  # z-buffer: the nearest surface wins
+        zbuf = zbuf[:-1]
+        zbuf[np.isinf(zbuf)] = 0
+        np.rint(zbuf, out=zbuf)
+        return np.clip(zbuf, 0, 65535, out=zbuf).astype(np.uint16).reshape(h, w)
+
+
+def depth_projector(depth_camera: Camera, rgb_camera: Camera) -> DepthProjector:
+    """The :class:`DepthProjector` of a camera pair, cached by the cameras' values (8 pairs)."""
+    return _PROJECTORS.get_or_make((_camera_key(depth_camera), _camera_key(rgb_camera)),
+                                   lambda: DepthProjector(depth_camera, rgb_camera))
+
+
 def align_depth_to_rgb(depth_mm: np.ndarray, depth_camera: Camera, rgb_camera: Camera) -> np.ndarray:
     """Forward-project a depth image into the RGB camera: ``(H_d, W_d)`` uint16 mm (0 = hole) →
     ``(H_rgb, W_rgb)`` uint16 mm of RGB-camera ``z``.
@@ -173,24 +364,5 @@ def align_depth_to_rgb(depth_mm: np.ndarray, depth_camera: Camera, rgb_camera: C
     does not show through. When the RGB camera samples the scene more densely (focal-length ratio ``s``
     > 1) each depth pixel is split into ``ceil(s)``² sub-pixel samples so that surfaces land without
     cracks. RGB pixels that no valid depth pixel reaches — holes, occlusion shadows, outside the depth
-    view — are 0."""
-    d = _check_image(depth_mm, depth_camera, "depth_mm")
-    if d.ndim != 2 or d.dtype != np.uint16:
-        raise InputError(f"depth_mm must be (H, W) uint16 millimetres, got shape {d.shape} dtype {d.dtype}")
-    ratio = max(rgb_camera.K[0, 0] / depth_camera.K[0, 0], rgb_camera.K[1, 1] / depth_camera.K[1, 1])
-    s = max(1, math.ceil(ratio - 1e-6))
-    vs, us = np.nonzero(d)
-    # float32 is ample here (1e-4 px at 2000 px) and halves the memory traffic of millions of samples
-    z = d[vs, us].astype(np.float32) * np.float32(1e-3)
-    offsets = ((np.arange(s) + 0.5) / s - 0.5).astype(np.float32)
-    du, dv = (a.ravel() for a in np.meshgrid(offsets, offsets))
-    u_rgb, v_rgb, z_rgb = transfer(us.astype(np.float32)[:, None] + du, vs.astype(np.float32)[:, None] + dv,
-                                   z[:, None], depth_camera, rgb_camera)
-    col = np.floor(u_rgb.ravel() + 0.5).astype(np.int64)
-    row = np.floor(v_rgb.ravel() + 0.5).astype(np.int64)
-    z_rgb = z_rgb.ravel()
-    inside = (z_rgb > 0) & (col >= 0) & (col < rgb_camera.width) & (row >= 0) & (row < rgb_camera.height)
-    zbuf = np.full(rgb_camera.height * rgb_camera.width, np.inf, np.float32)
-    np.minimum.at(zbuf, row[inside] * rgb_camera.width + col[inside], z_rgb[inside])
-    out = np.where(np.isfinite(zbuf), np.rint(zbuf * 1000.0), 0)
-    return np.clip(out, 0, 65535).astype(np.uint16).reshape(rgb_camera.height, rgb_camera.width)
+    view — are 0. The per-calibration part is precomputed and cached (:func:`depth_projector`)."""
+    return depth_projector(depth_camera, rgb_camera)(depth_mm)

@@ -67,8 +67,8 @@ def close_small_holes(depth_mm: np.ndarray, kernel: int = 5, jump_mm: float = 15
     return np.where(valid | edge, d, closed)
 
 
-def _row_estimates(d: np.ndarray, valid: np.ndarray, ys: np.ndarray, xs: np.ndarray,
-                   jump_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _row_estimates(d: np.ndarray, inv_d: np.ndarray, valid: np.ndarray, ys: np.ndarray,
+                   xs: np.ndarray, jump_mm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For hole pixels ``(ys, xs)``, an estimate from the nearest valid pixels left (``l``) and right
     (``r``) in their row.
 
@@ -76,37 +76,43 @@ def _row_estimates(d: np.ndarray, valid: np.ndarray, ys: np.ndarray, xs: np.ndar
     from the next valid pixel beyond it) reaches the other end within ``jump_mm``; then the estimate is
     linear in inverse depth between them (exact on planes), otherwise it is the farther end. With one end
     only (the row runs out) it is that end. Returns per-hole ``(estimate, weight, jump)``, weight 1/gap
-    (0 where the row has no valid pixel)."""
+    (0 where the row has no valid pixel). ``inv_d`` is ``1/max(d, 1)`` (float32); arithmetic is float32 on
+    flat indices (exact to far below a millimetre at sensor ranges)."""
     w = d.shape[1]
     cols = np.arange(w, dtype=np.int32)
-    left_of = np.maximum.accumulate(np.where(valid, cols, -1), axis=1)
-    right_of = np.minimum.accumulate(np.where(valid, cols, w)[:, ::-1], axis=1)[:, ::-1]
-    left, right = left_of[ys, xs], right_of[ys, xs]
+    left_of = np.maximum.accumulate(np.where(valid, cols, np.int32(-1)), axis=1).ravel()
+    right_of = np.minimum.accumulate(np.where(valid, cols, np.int32(w))[:, ::-1], axis=1)[:, ::-1].ravel()
+    row0 = ys * w
+    flat = row0 + xs
+    left, right = left_of.take(flat), right_of.take(flat)
     has_l, has_r = left >= 0, right < w
     both = has_l & has_r
     li, ri = np.clip(left, 0, w - 1), np.clip(right, 0, w - 1)
     # the next valid pixel beyond each end gives that end's slope
-    beyond_l = np.where(li >= 1, left_of[ys, np.maximum(li - 1, 0)], -1)
-    beyond_r = np.where(ri <= w - 2, right_of[ys, np.minimum(ri + 1, w - 1)], w)
-    inv = lambda c: 1.0 / np.maximum(d[ys, np.clip(c, 0, w - 1)].astype(np.float64), 1.0)  # noqa: E731
+    beyond_l = np.where(li >= 1, left_of.take(row0 + np.maximum(li - 1, 0)), -1)
+    beyond_r = np.where(ri <= w - 2, right_of.take(row0 + np.minimum(ri + 1, w - 1)), w)
+    inv_flat = inv_d.ravel()
+    inv = lambda c: inv_flat.take(row0 + np.clip(c, 0, w - 1))  # noqa: E731
     inv_l, inv_r = inv(li), inv(ri)
-    slope_l = np.where(beyond_l >= 0, (inv_l - inv(beyond_l)) / np.maximum(li - beyond_l, 1), 0)
-    slope_r = np.where(beyond_r < w, (inv(beyond_r) - inv_r) / np.maximum(beyond_r - ri, 1), 0)
-    gap = np.maximum(right - left, 1)
-    d_l, d_r = 1 / inv_l, 1 / inv_r
-    with np.errstate(divide="ignore", invalid="ignore"):
+    slope_l = np.where(beyond_l >= 0, (inv_l - inv(beyond_l)) / np.maximum(li - beyond_l, 1).astype(np.float32), 0)
+    slope_r = np.where(beyond_r < w, (inv(beyond_r) - inv_r) / np.maximum(beyond_r - ri, 1).astype(np.float32), 0)
+    gap = np.maximum(right - left, 1).astype(np.float32)
+    d_flat = d.ravel()
+    d_l, d_r = d_flat.take(row0 + li).astype(np.float32), d_flat.take(row0 + ri).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         from_l = 1 / (inv_l + slope_l * gap)  # left end extrapolated to the right end
         from_r = 1 / (inv_r - slope_r * gap)
         same = (from_l > 0) & (np.abs(from_l - d_r) <= jump_mm) | (from_r > 0) & (np.abs(from_r - d_l) <= jump_mm)
-    t = (xs - left) / gap
-    interp = 1 / ((1 - t) * inv_l + t * inv_r)
+        t = (xs - left).astype(np.float32) / gap
+        interp = 1 / ((1 - t) * inv_l + t * inv_r)
     jump = both & ~same
     est = np.where(both, np.where(jump, np.maximum(d_l, d_r), interp), np.where(has_l, d_l, d_r))
     est[~(has_l | has_r)] = 0
     # one-sided estimates count as if the missing end were as far again
     one_sided = 2 * np.where(has_l, xs - left, right - xs)
-    weight = np.where(both, 1 / gap, np.where(has_l | has_r, 1 / np.maximum(one_sided, 1), 0))
-    return est, weight, jump
+    with np.errstate(divide="ignore"):
+        weight = np.where(both, 1 / gap, np.where(has_l | has_r, 1 / np.maximum(one_sided, 1).astype(np.float32), 0))
+    return est, weight.astype(np.float32), jump
 
 
 def fill_large_holes(depth_mm: np.ndarray, jump_mm: float = 150.0) -> np.ndarray:
@@ -123,8 +129,10 @@ def fill_large_holes(depth_mm: np.ndarray, jump_mm: float = 150.0) -> np.ndarray
     if valid.all():
         return d.copy()
     ys, xs = np.nonzero(~valid)
-    eh, wh, jh = _row_estimates(d, valid, ys, xs, jump_mm)
-    ev, wv, jv = _row_estimates(np.ascontiguousarray(d.T), np.ascontiguousarray(valid.T), xs, ys, jump_mm)
+    inv_d = 1 / np.maximum(d, 1).astype(np.float32)
+    eh, wh, jh = _row_estimates(d, inv_d, valid, ys, xs, jump_mm)
+    ev, wv, jv = _row_estimates(np.ascontiguousarray(d.T), np.ascontiguousarray(inv_d.T), np.ascontiguousarray(valid.T),
+                                xs, ys, jump_mm)
     agree = (np.abs(eh - ev) <= jump_mm) & ~jh & ~jv
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = (eh * wh + ev * wv) / (wh + wv)

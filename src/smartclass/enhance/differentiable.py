@@ -15,7 +15,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from smartclass.enhance.retinex import _TINY, GAMMA_MIN
+from smartclass.enhance.retinex import _EPS_FLOOR, _TINY, DEFAULT_GAMMA, DENOISE_K, EXPOSURE_STEP, MAX_EXPOSURE
 from smartclass.errors import InputError
 
 
@@ -135,29 +135,89 @@ def _relative_eps_t(v: torch.Tensor, eps: float) -> torch.Tensor:
     return eps * rng * rng
 
 
+def estimate_noise_t(rgb: torch.Tensor) -> torch.Tensor:
+    """Twin of :func:`smartclass.enhance.retinex.estimate_noise`: Immerkær's σ of the grey level per image,
+    ``(N, 3, H, W)`` → ``(N, 1, 1, 1)`` (no gradient: it sets the filter strength, like a parameter)."""
+    with torch.no_grad():
+        w = torch.tensor([0.299, 0.587, 0.114], dtype=rgb.dtype, device=rgb.device).view(1, 3, 1, 1)
+        grey = (rgb * w).sum(1, keepdim=True)
+        h, wd = grey.shape[-2:]
+        if h < 3 or wd < 3:
+            return torch.zeros_like(grey[..., :1, :1])
+        k = torch.tensor([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]], dtype=rgb.dtype,
+                         device=rgb.device).view(1, 1, 3, 3)
+        r = F.conv2d(grey, k).abs().sum(dim=(-2, -1), keepdim=True)
+        return r * (math.sqrt(math.pi / 2) / (6.0 * (wd - 2) * (h - 2)))
+
+
+def _down_t(x: torch.Tensor, s: int) -> torch.Tensor:
+    if s == 1:
+        return x
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % s, (-w) % s
+    return F.avg_pool2d(F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x, s)
+
+
+def _up_t(x: torch.Tensor, s: int, size: tuple[int, int]) -> torch.Tensor:
+    if s == 1:
+        return x
+    lo_h, lo_w = x.shape[-2:]
+    return F.interpolate(x, size=(lo_h * s, lo_w * s), mode="bilinear", align_corners=False)[..., : size[0], : size[1]]
+
+
+def exposure_gain_t(x: torch.Tensor, base_gain: torch.Tensor, target_mean: float | None,
+                    step: int = EXPOSURE_STEP) -> torch.Tensor:
+    """Twin of :func:`smartclass.enhance.retinex.exposure_gain`, per image: ``(N, 3, h, w)`` and
+    ``(N, 1, h, w)`` → ``(N, 1, 1, 1)`` (no gradient)."""
+    if target_mean is None:
+        return torch.ones_like(base_gain[..., :1, :1])
+    with torch.no_grad():
+        o = step // 2
+        y = x[..., o::step, o::step] * base_gain[..., o::step, o::step]
+        dims = (-3, -2, -1)
+        t = x[..., o::step, o::step].mean(dim=dims, keepdim=True).clamp_min(float(target_mean))
+        m = y.mean(dim=dims, keepdim=True)
+        k = torch.where(m > _TINY, t / m.clamp_min(_TINY), torch.full_like(m, MAX_EXPOSURE))
+        for _ in range(3):
+            m = (y * k).clamp(0, 1).mean(dim=dims, keepdim=True)
+            todo = (m < t * (1 - 1e-3)) & (k < MAX_EXPOSURE)
+            if not todo.any():
+                break
+            k = torch.where(todo, k * t / m.clamp_min(_TINY), k)
+        return k.clamp(1.0, MAX_EXPOSURE)
+
+
 def multiscale_weighted_guided_retinex_t(rgb: torch.Tensor, *, large_radius: int | None = None,
                                          small_radius: int = 4, eps_large: float = 1e-2, eps_small: float = 1e-3,
                                          lambda1: float = 0.5, lambda2: float = 0.5, scale: int = 4,
-                                         target_mean: float = 0.5, gamma: float | None = None,
+                                         target_mean: float | None = 0.5, gamma: float = DEFAULT_GAMMA,
                                          reflect_eps: float = 0.01, denoise_radius: int = 2,
-                                         denoise_eps: float = 2.5e-4) -> torch.Tensor:
+                                         denoise_eps: float | None = None, denoise_k: float = DENOISE_K,
+                                         work_scale: int = 2) -> torch.Tensor:
     """Paper 002's enhancement (eqs. 1–2), differentiable: ``(N, 3, H, W)`` float in [0, 1] →
     ``(N, 3, H, W)`` in [0, 1]. Parameters and steps as in
-    :func:`smartclass.enhance.retinex.multiscale_weighted_guided_retinex`; γ and ε are chosen per image."""
+    :func:`smartclass.enhance.retinex.multiscale_weighted_guided_retinex`; the exposure ``k``, the noise level
+    and ε are chosen per image (and carry no gradient)."""
     if rgb.ndim != 4 or rgb.shape[1] != 3:
         raise InputError(f"rgb must be (N, 3, H, W), got shape {tuple(rgb.shape)}")
     if not rgb.is_floating_point():
         raise InputError(f"rgb must be a float tensor in [0, 1], got dtype {rgb.dtype}")
     if small_radius < 1 or (large_radius is not None and large_radius < 1):
         raise InputError(f"small_radius and large_radius must be >= 1, got {small_radius} and {large_radius}")
+    if work_scale < 1 or not gamma > 0 or denoise_radius < 0:
+        raise InputError(f"work_scale must be >= 1, gamma > 0 and denoise_radius >= 0, got {work_scale}, "
+                         f"{gamma} and {denoise_radius}")
     h, w = rgb.shape[-2:]
+    s = work_scale
     x = rgb.clamp(0, 1)
-    v = x.amax(dim=1, keepdim=True)
+    x_lo = _down_t(x, s)
+    v = x_lo.amax(dim=1, keepdim=True)
     if large_radius is None:
         large_radius = max(1, min(h, w) // 8)
-    # steps 2-4: global and local illumination fused by eq. 2
-    large = fast_weighted_guided_filter_t(v, v, large_radius, _relative_eps_t(v, eps_large), scale)
-    r = small_radius
+    # steps 2-4 on the work grid: global and local illumination fused by eq. 2
+    large = fast_weighted_guided_filter_t(v, v, max(1, round(large_radius / s)), _relative_eps_t(v, eps_large),
+                                          max(1, round(scale / s)))
+    r = max(1, round(small_radius / s))
     mean_i = box_filter_t(v, r)
     var_i = box_filter_t(v * v, r) - mean_i * mean_i
     a = var_i / (var_i + _relative_eps_t(v, eps_small) / edge_aware_weight_t(v, _dynamic_range(v)))
@@ -165,15 +225,22 @@ def multiscale_weighted_guided_retinex_t(rgb: torch.Tensor, *, large_radius: int
     texture = torch.sqrt(var_i.clamp_min(0) + 1e-12)
     omega = (lambda1 * _minmax_t(_sobel_magnitude_t(v)) + lambda2 * _minmax_t(texture)).clamp(0, 1)
     L = (large + omega * (small - large)).clamp(_TINY, 1)
-    # step 5: R = I/(L + ε) re-lit by L^γ
-    if gamma is None:
-        m = L.mean(dim=(-2, -1), keepdim=True).clamp(_TINY, 1 - _TINY)
-        g = (math.log(target_mean) / torch.log(m)).clamp(GAMMA_MIN, 1.0)
+    # step 5: R = I/(L + ε) re-lit by k·L^γ
+    gain = (L.pow(gamma) + reflect_eps) / (L + reflect_eps)
+    gain = gain * exposure_gain_t(x_lo, gain, target_mean)
+    if denoise_radius == 0:
+        return (x * _up_t(gain, s, (h, w))).clamp(0, 1)
+    # step 6: guided filter of y = g·I by itself, per channel, ε_d = eps·g²; coefficients on the work grid
+    if denoise_eps is None:
+        eps = (denoise_k * estimate_noise_t(x) / s) ** 2
     else:
-        g = torch.full_like(L[..., :1, :1], float(gamma))
-    gain = (L.pow(g) + reflect_eps) / (L + reflect_eps)
-    out = x * gain
-    # step 6: edge-preserving denoising, per channel, ε_d = denoise_eps·g² per pixel
-    if denoise_radius > 0:
-        out = guided_filter_t(out, out, denoise_radius, denoise_eps * gain * gain)
+        eps = torch.full_like(gain[..., :1, :1], float(denoise_eps) / (s * s))
+    eps = eps.clamp_min(_EPS_FLOOR)
+    rd = max(1, round(denoise_radius / s))
+    y = x_lo * gain
+    mean = box_filter_t(y, rd)
+    var = (box_filter_t(y * y, rd) - mean * mean).clamp_min(0)
+    a = var / (var + eps * gain * gain)
+    b = mean * (1 - a)
+    out = _up_t(box_filter_t(a, rd) * gain, s, (h, w)) * x + _up_t(box_filter_t(b, rd), s, (h, w))
     return out.clamp(0, 1)

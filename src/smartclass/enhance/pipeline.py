@@ -13,7 +13,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from smartclass.enhance.align import align_depth_to_rgb, reference_maps, remap
+from smartclass.enhance.align import align_depth_to_rgb, reference_mapper, remap
 from smartclass.enhance.depth import close_small_holes, enhance_depth
 from smartclass.enhance.retinex import multiscale_weighted_guided_retinex
 from smartclass.enhance.thermal import ThermalEnhanced, enhance_thermal
@@ -66,12 +66,15 @@ class ThermalConfig:
 @dataclass
 class EnhanceConfig:
     """All of the module's parameters. ``plane_depth`` (metres) is the scene distance assumed for the thermal
-    homography where no depth is known."""
+    homography where no depth is known. ``thermal_maps``: ``'depth'`` warps thermal with the aligned depth
+    (exact wherever it is known; maps recomputed per frame), ``'plane'`` with the ``plane_depth`` homography
+    only (maps depend on the cameras alone and are cached; parallax ``f·b·|1/z − 1/plane_depth|`` px)."""
 
     retinex: RetinexConfig = field(default_factory=RetinexConfig)
     depth: DepthConfig = field(default_factory=DepthConfig)
     thermal: ThermalConfig = field(default_factory=ThermalConfig)
     plane_depth: float = 3.0
+    thermal_maps: Literal["depth", "plane"] = "depth"
 
 
 @dataclass(frozen=True)
@@ -173,22 +176,26 @@ class TrimodalEnhancer:
     def _align_thermal(self, thermal: ThermalEnhanced, depth_rgb_mm: np.ndarray | None,
                        cameras: Cameras) -> tuple[ThermalEnhanced, np.ndarray]:
         """Warp every thermal product onto the RGB grid: exactly where the aligned depth is known, through the
-        ``plane_depth`` plane elsewhere."""
-        z = np.full((cameras.rgb.height, cameras.rgb.width), self.config.plane_depth)
-        if depth_rgb_mm is not None:
-            z = np.where(depth_rgb_mm > 0, depth_rgb_mm / 1000.0, z)
+        ``plane_depth`` plane elsewhere (and everywhere when ``thermal_maps='plane'`` or without depth).
 
-        maps = reference_maps(cameras.thermal, cameras.rgb, depth_ref_m=z)
+        The maps come from :meth:`~smartclass.enhance.align.ReferenceMapper.fixed_maps` (per-calibration
+        part cached; plane maps cached whole) as 1/32-pixel fixed-point maps shared by all products."""
+        mapper = reference_mapper(cameras.thermal, cameras.rgb)
+        use_depth = depth_rgb_mm is not None and self.config.thermal_maps == "depth"
+        maps = mapper.fixed_maps(depth_rgb_mm if use_depth else None, self.config.plane_depth)
 
         def warp(image: np.ndarray, interpolation: int, fill: float) -> np.ndarray:
             return remap(image, maps, interpolation, fill)
 
-        seen = warp(np.ones(thermal.temperature.shape, np.uint8), cv2.INTER_NEAREST, 0).astype(bool)
+        temperature = warp(thermal.temperature, cv2.INTER_LINEAR, np.nan)
+        # a bilinear sample is finite only when its four neighbours lie in the thermal image: the valid mask
+        valid = np.isfinite(temperature)
         aligned = ThermalEnhanced(
-            temperature=warp(thermal.temperature, cv2.INTER_LINEAR, np.nan),
+            temperature=temperature,
             equalised=warp(thermal.equalised, cv2.INTER_LINEAR, 0),
             pseudo_colour=warp(thermal.pseudo_colour, cv2.INTER_LINEAR, 0),
             t_range=thermal.t_range,
-            filled=warp(thermal.filled.astype(np.uint8), cv2.INTER_NEAREST, 0).astype(bool),
+            filled=(warp(thermal.filled.view(np.uint8), cv2.INTER_NEAREST, 0).view(bool) if thermal.filled.any()
+                    else np.zeros(valid.shape, bool)),
         )
-        return aligned, seen & np.isfinite(aligned.temperature)
+        return aligned, valid

@@ -7,21 +7,31 @@ was given (``uint8`` in, ``uint8`` out; float in, ``float32`` in [0, 1] out). Wo
 
 The paper's method, step by step (all maps ``(H, W)`` ``float32``):
 
+0. Work grid: steps 1–6 except the last multiply-add run on ``work_scale``-times smaller block means of
+   the image (default 2): illumination, gain and denoising coefficients are smooth, so they are computed
+   there and bilinearly upsampled — He & Sun's fast guided filter (2015) applied to the whole module.
+   Radii are given in full-resolution pixels and divided by ``work_scale``.
 1. Value channel ``V = max(R, G, B)``: the brightness that the illumination ``L`` must explain (eq. 1).
 2. Global illumination ``L_large``: Li's weighted guided filter of ``V`` guided by itself with a large radius
    (default ``min(H, W) / 8``), run on a ``scale``-times smaller image whose coefficients are upsampled
    (He & Sun's fast guided filter, 2015) — see :func:`fast_weighted_guided_filter`.
-3. Local illumination ``L_small``: the same filter at full resolution with a small radius (default 4).
+3. Local illumination ``L_small``: the same filter with a small radius (default 4).
 4. Adaptive weight (eq. 2) ``ω = clip(λ1·|∇G| + λ2·T, 0, 1)``, ``|∇G|`` the Sobel gradient magnitude of
    ``V`` and ``T`` its local standard deviation in the small window, each min-max normalised to [0, 1];
    ``L = ω·L_small + (1 − ω)·L_large`` follows edges and texture where they are strong.
-5. Reflectance ``R = I / (L + ε)`` (eq. 1 with a regulariser ε) re-lit by ``L' = L^γ`` (γ chosen so that
-   the mean of ``L'`` is about ``target_mean``): the output is ``R·(L' + ε) = I·g`` with one gain ``g`` per
-   pixel for all three channels, so colour ratios are kept (step 6 filters the channels separately and
-   moves them only where it smooths noise).
+5. Reflectance ``R = I / (L + ε)`` (eq. 1 with a regulariser ε) re-lit by ``L' = k·L^γ``: γ (default 0.8,
+   LIME's value) compresses the illumination range, the exposure ``k`` >= 1 brings the output mean to
+   ``target_mean`` (default 0.5, mid-grey; never below the input's mean). The output is ``R·(L' + ε) ≈
+   I·g`` with one gain ``g`` per pixel for all three channels, so colour ratios are kept (step 6 filters the
+   channels separately and moves them only where it smooths noise).
 6. Edge-preserving denoising: He's guided filter of each enhanced channel guided by itself, with
-   ``ε_d = denoise_eps·g²`` per pixel (``denoise_eps`` ≈ the squared noise level of the input): the noise
-   that the gain amplified is smoothed in flat regions while edges well above it are kept.
+   ``ε_d = (denoise_k·σ)²·g²`` per pixel, σ the input noise level estimated with Immerkær's method
+   (:func:`estimate_noise`) or given as ``denoise_eps = σ²``: the noise that the gain amplified is
+   smoothed in flat regions while edges well above it are kept.
+
+Defaults ``denoise_k = 6``, ``denoise_radius = 2`` and ``work_scale = 2`` were chosen on the SmartClass-Synth
+*val* split (low-light PSNR against the clean frames); the test split is only reported
+(``benchmarks/enhance.py``).
 
 The differentiable twin for end-to-end training is
 :func:`smartclass.enhance.differentiable.multiscale_weighted_guided_retinex_t`; it follows these steps op for op.
@@ -39,8 +49,17 @@ from smartclass.errors import InputError
 
 #: below this the value channel counts as black (keeps logs, powers and ratios finite)
 _TINY = 1e-4
-#: γ is never below this, whatever the image (a black frame would otherwise get γ → 0)
-GAMMA_MIN = 0.1
+#: the illumination exponent of the re-lighting ``L' = k·L^γ``: 0.8 as in LIME (Guo et al., IEEE TIP 2017)
+DEFAULT_GAMMA = 0.8
+#: noise-adaptive denoising: ``ε_d = (DENOISE_K·σ)²``, σ the estimated input noise (chosen on the val split)
+DENOISE_K = 6.0
+#: the exposure gain ``k`` never exceeds this (a black frame has nothing to expose)
+MAX_EXPOSURE = 100.0
+#: the exposure is solved on every EXPOSURE_STEP-th pixel of each axis
+EXPOSURE_STEP = 4
+#: floor of the denoising ε (keeps a/(var + ε) finite on noise-free flat images)
+_EPS_FLOOR = 1e-10
+_IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
 def to_float_rgb(rgb: np.ndarray, name: str = "rgb") -> tuple[np.ndarray, bool]:
@@ -231,68 +250,187 @@ def estimate_illumination(value: np.ndarray, *, large_radius: int | None = None,
     return Illumination(large, small, omega, fused)
 
 
-def relight(rgb01: np.ndarray, illumination: np.ndarray, *, target_mean: float = 0.5, gamma: float | None = None,
-            reflect_eps: float = 0.01, denoise_radius: int = 2, denoise_eps: float = 2.5e-4) -> np.ndarray:
-    """Steps 5–6: ``R = I/(L + ε)`` (eq. 1), re-lit by ``L' = L^γ``, then guided-filter denoising.
+def estimate_noise(rgb01: np.ndarray) -> float:
+    """Immerkær's fast noise estimate (CVIU 1996) of an RGB image's grey level, in [0, 1] units:
+    ``σ = √(π/2) / (6·(W−2)(H−2)) · Σ |N ∗ Y|`` with ``N = [[1, −2, 1], [−2, 4, −2], [1, −2, 1]]`` (the
+    difference of two Laplacians, blind to linear ramps) and ``Y = 0.299·R + 0.587·G + 0.114·B``. Edges
+    and fine texture bias it upwards a little; on a noise-free flat image it is 0.
 
-    rgb01: ``(H, W, 3)`` float in [0, 1]; illumination: ``(H, W)`` (clipped to [1e-4, 1]). ``gamma=None``
-    chooses ``γ = log(target_mean)/log(mean L)`` clipped to [:data:`GAMMA_MIN`, 1], so the re-lit
-    illumination has a mean near ``target_mean`` and an image is never darkened.
+    rgb01: ``(H, W, 3)`` float in [0, 1] (at least 3×3)."""
+    x = np.asarray(rgb01, dtype=np.float32)
+    h, w = x.shape[:2]
+    if h < 3 or w < 3:
+        return 0.0
+    grey = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
+    r = cv2.filter2D(grey, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REPLICATE)[1:-1, 1:-1]
+    return float(np.sqrt(np.pi / 2) * cv2.norm(r, cv2.NORM_L1) / (6.0 * (w - 2) * (h - 2)))
+
+
+def _down(x: np.ndarray, s: int) -> np.ndarray:
+    """Block means over ``s`` × ``s`` after padding bottom/right by edge replication to a multiple of ``s``
+    (exact area averaging, the twin of ``avg_pool2d``)."""
+    if s == 1:
+        return x
+    h, w = x.shape[:2]
+    ph, pw = (-h) % s, (-w) % s
+    if ph or pw:
+        x = cv2.copyMakeBorder(x, 0, ph, 0, pw, cv2.BORDER_REPLICATE)
+    return cv2.resize(x, ((w + pw) // s, (h + ph) // s), interpolation=cv2.INTER_AREA)
+
+
+def _up(x: np.ndarray, s: int, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear (half-pixel centres) upsampling by ``s`` of a :func:`_down` grid, cropped to ``shape``."""
+    if s == 1:
+        return x
+    h, w = shape
+    lo_h, lo_w = x.shape[:2]
+    out = cv2.resize(x, (lo_w * s, lo_h * s), interpolation=cv2.INTER_LINEAR)
+    return out if out.shape[:2] == (h, w) else out[:h, :w]
+
+
+def exposure_gain(rgb01: np.ndarray, base_gain: np.ndarray, target_mean: float | None,
+                  step: int = EXPOSURE_STEP) -> float:
+    """The exposure ``k`` >= 1 that brings the mean of ``clip(k·base_gain·I, 0, 1)`` over all pixels and
+    channels to ``max(target_mean, mean I)`` (an image is never darkened), at most :data:`MAX_EXPOSURE`.
+
+    Solved on every ``step``-th pixel of each axis (offset ``step // 2``): one ratio step, then up to three
+    fixed-point steps ``k ← k·t/mean`` for the pixels that clip. ``target_mean=None`` gives 1.
+    rgb01: ``(h, w, 3)``; base_gain: ``(h, w)``."""
+    if target_mean is None:
+        return 1.0
+    o = step // 2
+    xs = np.asarray(rgb01, dtype=np.float32)[o::step, o::step]
+    gs = np.asarray(base_gain, dtype=np.float32)[o::step, o::step, None]
+    y = xs * gs
+    t = max(float(target_mean), float(xs.mean()))
+    m = float(y.mean())
+    if m <= _TINY:
+        return MAX_EXPOSURE if t > 0 else 1.0
+    k = t / m
+    for _ in range(3):
+        m = float(np.clip(y * np.float32(k), 0, 1).mean())
+        if m >= t * (1 - 1e-3) or k >= MAX_EXPOSURE:
+            break
+        k *= t / max(m, _TINY)
+    return float(min(max(k, 1.0), MAX_EXPOSURE))
+
+
+def _relight(x: np.ndarray, x_lo: np.ndarray, illumination: np.ndarray, s: int, *, target_mean: float | None,
+             gamma: float, reflect_eps: float, denoise_radius: int, denoise_eps: float | None,
+             denoise_k: float) -> np.ndarray:
+    """Steps 5–6 with the gain and the denoising coefficients on the ``s``-times smaller grid of ``x_lo``
+    (``_down(x, s)``) and ``illumination``; returns ``(H, W, 3)`` float32 in [0, 1]."""
+    if not gamma > 0:
+        raise InputError(f"gamma must be > 0, got {gamma}")
+    if denoise_radius < 0:
+        raise InputError(f"denoise_radius must be >= 0, got {denoise_radius}")
+    h, w = x.shape[:2]
+    e = np.float32(reflect_eps)
+    L = np.clip(np.asarray(illumination, dtype=np.float32), _TINY, 1)  # a new array: modified in place below
+    gain = cv2.pow(L, float(gamma))
+    gain += e
+    L += e
+    gain /= L  # (L^γ + ε) / (L + ε)
+    gain *= np.float32(exposure_gain(x_lo, gain, target_mean))
+    if denoise_radius == 0:
+        return np.clip(cv2.multiply(x, cv2.merge([_up(gain, s, (h, w))] * 3)), 0, 1)
+    if denoise_eps is None:
+        eps = (float(denoise_k) * estimate_noise(x) / s) ** 2  # noise of a block mean: σ/s
+    else:
+        eps = float(denoise_eps) / (s * s)
+    eps = max(eps, _EPS_FLOOR)
+    # He's guided filter of y = g·I guided by itself, per channel, ε_d = eps·g² (the noise the gain amplified);
+    # coefficients on the small grid, applied at full resolution (He & Sun's fast guided filter)
+    r = max(1, round(denoise_radius / s))
+    g3 = cv2.merge([gain, gain, gain])
+    y = cv2.multiply(x_lo, g3)
+    mean = _box(y, r)
+    var = _box(cv2.multiply(y, y, dst=y), r)
+    tmp = cv2.multiply(mean, mean)
+    var -= tmp
+    np.maximum(var, 0, out=var)
+    np.multiply(g3, g3, out=tmp)
+    tmp *= np.float32(eps)
+    tmp += var
+    np.divide(var, tmp, out=tmp)  # a
+    np.subtract(np.float32(1), tmp, out=var)
+    mean *= var  # b = mean·(1 − a)
+    a_mean = _box(tmp, r)
+    a_mean *= g3  # the full-resolution guide is g·I: fold g into the coefficient
+    b_mean = _box(mean, r, dst=var)
+    out = cv2.multiply(x, _up(a_mean, s, (h, w)))
+    out += _up(b_mean, s, (h, w))
+    return np.clip(out, 0, 1, out=out)
+
+
+def relight(rgb01: np.ndarray, illumination: np.ndarray, *, target_mean: float | None = 0.5,
+            gamma: float = DEFAULT_GAMMA, reflect_eps: float = 0.01, denoise_radius: int = 2,
+            denoise_eps: float | None = None, denoise_k: float = DENOISE_K) -> np.ndarray:
+    """Steps 5–6 at full resolution: ``R = I/(L + ε)`` (eq. 1) re-lit by ``L' = k·L^γ``, then guided-filter
+    denoising.
+
+    rgb01: ``(H, W, 3)`` float in [0, 1]; illumination: ``(H, W)`` (clipped to [1e-4, 1]). ``gamma`` < 1
+    compresses the illumination range (dark regions gain more, default 0.8 as in LIME); the exposure ``k``
+    (:func:`exposure_gain`) brings the output mean to ``target_mean`` (never below the input's mean, never
+    k < 1; ``None``: k = 1).
 
     Step 6 filters each channel of the re-lit image with He's guided filter guided by itself (radius
     ``denoise_radius``, 0 skips it) with a per-pixel ``ε_d = denoise_eps·g²``: ``denoise_eps`` is the squared
     input-noise level (in [0, 1] units) below which variations count as noise, scaled by the squared gain
-    that amplified it, so dark regions are smoothed more and unamplified regions hardly at all.
-    Returns ``(H, W, 3)`` ``float32`` in [0, 1]."""
+    that amplified it. ``denoise_eps=None`` estimates it from the image: ``(denoise_k·σ)²`` with σ
+    :func:`estimate_noise`. Returns ``(H, W, 3)`` ``float32`` in [0, 1]."""
     x = np.asarray(rgb01, dtype=np.float32)
-    L = np.clip(np.asarray(illumination, dtype=np.float32), _TINY, 1)  # a new array: modified in place below
-    if gamma is None:
-        m = min(max(float(L.mean()), _TINY), 1 - _TINY)
-        gamma = float(np.clip(np.log(target_mean) / np.log(m), GAMMA_MIN, 1.0))
-    if not gamma > 0:
-        raise InputError(f"gamma must be > 0, got {gamma}")
-    e = np.float32(reflect_eps)
-    gain = cv2.pow(L, gamma)
-    gain += e
-    L += e
-    gain /= L
-    out = cv2.multiply(x, cv2.merge([gain, gain, gain]))
-    if denoise_radius > 0:
-        eps = np.multiply(gain, gain, out=L)
-        eps *= np.float32(denoise_eps)  # ε_d(p) = denoise_eps·g(p)²: the noise the gain amplified
-        out, _ = _self_guided(out, denoise_radius, cv2.merge([eps, eps, eps]))
-    return np.clip(out, 0, 1, out=out)
+    return _relight(x, x, illumination, 1, target_mean=target_mean, gamma=gamma, reflect_eps=reflect_eps,
+                    denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k)
+
+
+def _work_grid(rgb: np.ndarray, work_scale: int) -> tuple[np.ndarray, bool, np.ndarray]:
+    if work_scale < 1:
+        raise InputError(f"work_scale must be >= 1, got {work_scale}")
+    x, was_uint8 = to_float_rgb(rgb)
+    return x, was_uint8, _down(x, work_scale)
 
 
 def multiscale_weighted_guided_retinex(rgb: np.ndarray, *, large_radius: int | None = None, small_radius: int = 4,
                                        eps_large: float = 1e-2, eps_small: float = 1e-3, lambda1: float = 0.5,
-                                       lambda2: float = 0.5, scale: int = 4, target_mean: float = 0.5,
-                                       gamma: float | None = None, reflect_eps: float = 0.01,
-                                       denoise_radius: int = 2, denoise_eps: float = 2.5e-4) -> np.ndarray:
+                                       lambda2: float = 0.5, scale: int = 4, target_mean: float | None = 0.5,
+                                       gamma: float = DEFAULT_GAMMA, reflect_eps: float = 0.01,
+                                       denoise_radius: int = 2, denoise_eps: float | None = None,
+                                       denoise_k: float = DENOISE_K, work_scale: int = 2) -> np.ndarray:
     """Paper 002's low-light enhancement (§3.2, eqs. 1–2); the steps and parameters are in the module doc
     and in :func:`estimate_illumination` / :func:`relight`.
 
-    ``lambda1 = lambda2 = 0`` gives ω ≡ 0, i.e. only the large-scale (global) illumination estimate.
-    rgb: ``(H, W, 3)`` uint8 or float in [0, 1] → the same kind."""
-    x, was_uint8 = to_float_rgb(rgb)
-    ill = estimate_illumination(value_channel(x), large_radius=large_radius, small_radius=small_radius,
-                                eps_large=eps_large, eps_small=eps_small, lambda1=lambda1, lambda2=lambda2,
-                                scale=scale)
-    out = relight(x, ill.fused, target_mean=target_mean, gamma=gamma, reflect_eps=reflect_eps,
-                  denoise_radius=denoise_radius, denoise_eps=denoise_eps)
+    Radii and ``scale`` are in full-resolution pixels. ``work_scale`` s: the illumination, the gain and the
+    denoising coefficients are computed on s×s block means and applied at full resolution (1: all at full
+    resolution, slower, within about 0.1 dB). ``lambda1 = lambda2 = 0`` gives ω ≡ 0, i.e. only the
+    large-scale (global) illumination estimate. rgb: ``(H, W, 3)`` uint8 or float in [0, 1] → the same kind."""
+    x, was_uint8, x_lo = _work_grid(rgb, work_scale)
+    if small_radius < 1 or (large_radius is not None and large_radius < 1):
+        raise InputError(f"small_radius and large_radius must be >= 1, got {small_radius} and {large_radius}")
+    s = work_scale
+    if large_radius is None:
+        large_radius = max(1, min(x.shape[:2]) // 8)
+    ill = estimate_illumination(value_channel(x_lo), large_radius=max(1, round(large_radius / s)),
+                                small_radius=max(1, round(small_radius / s)), eps_large=eps_large,
+                                eps_small=eps_small, lambda1=lambda1, lambda2=lambda2,
+                                scale=max(1, round(scale / s)))
+    out = _relight(x, x_lo, ill.fused, s, target_mean=target_mean, gamma=gamma, reflect_eps=reflect_eps,
+                   denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k)
     return _from_float(out, was_uint8)
 
 
-def guided_retinex_single_scale(rgb: np.ndarray, radius: int = 15, eps: float = 1e-2, *, target_mean: float = 0.5,
-                                gamma: float | None = None, reflect_eps: float = 0.01, denoise_radius: int = 2,
-                                denoise_eps: float = 2.5e-4) -> np.ndarray:
-    """Ablation: one He guided filter (``radius``, ``eps`` relative to V's squared dynamic range) estimates
-    ``L``; re-lighting and denoising as in :func:`multiscale_weighted_guided_retinex`."""
-    x, was_uint8 = to_float_rgb(rgb)
-    v = value_channel(x)
-    L, _ = _self_guided(v, radius, _relative_eps(v, eps))  # He's guided filter of V guided by itself
-    out = relight(x, L, target_mean=target_mean, gamma=gamma, reflect_eps=reflect_eps,
-                  denoise_radius=denoise_radius, denoise_eps=denoise_eps)
+def guided_retinex_single_scale(rgb: np.ndarray, radius: int = 15, eps: float = 1e-2, *,
+                                target_mean: float | None = 0.5, gamma: float = DEFAULT_GAMMA,
+                                reflect_eps: float = 0.01, denoise_radius: int = 2, denoise_eps: float | None = None,
+                                denoise_k: float = DENOISE_K, work_scale: int = 2) -> np.ndarray:
+    """Ablation: one He guided filter (``radius`` in full-resolution pixels, ``eps`` relative to V's squared
+    dynamic range) estimates ``L``; re-lighting, denoising and ``work_scale`` as in
+    :func:`multiscale_weighted_guided_retinex`."""
+    x, was_uint8, x_lo = _work_grid(rgb, work_scale)
+    v = value_channel(x_lo)
+    L, _ = _self_guided(v, max(1, round(radius / work_scale)), _relative_eps(v, eps))  # He's GF of V by itself
+    out = _relight(x, x_lo, L, work_scale, target_mean=target_mean, gamma=gamma, reflect_eps=reflect_eps,
+                   denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k)
     return _from_float(out, was_uint8)
 
 

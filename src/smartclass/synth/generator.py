@@ -20,6 +20,8 @@ from smartclass.synth.config import SynthConfig
 from smartclass.synth.render import Canvas, room_canvas
 from smartclass.synth.subjects import SPLITS, Subject, make_subject, split_subjects
 
+GENERATOR_VERSION = 2
+"""Bumped whenever rendering changes, so caches of rendered data are not reused across versions."""
 SEAT_PELVIS_Y = 0.55  # seat 0.45 m + hip joint
 TEACHER = 100  # owner id of the teacher in the render buffers
 PROP = 1000  # owner id of student k's props: PROP + k (they hide the student's keypoints)

@@ -62,8 +62,10 @@ def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[st
     from smartclass.data.synth_dataset import SynthStudentClips
 
     cfg = dataclasses.replace(synth_cfg, split=split, fps=tc.fps)
+    from smartclass.synth.generator import GENERATOR_VERSION
+
     key = json.dumps({"synth": to_dict(cfg), "n": n, "frames": tc.frames, "crop": tc.crop, "vocabulary": tc.vocabulary,
-                      "version": 1}, sort_keys=True)
+                      "generator": GENERATOR_VERSION}, sort_keys=True)
     path = Path(tc.cache_dir) / f"synth-{split}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt"
     if path.is_file():
         log(f"using cached {split} data {path}")
