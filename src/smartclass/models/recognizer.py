@@ -8,6 +8,11 @@ Per frame, the RGB crop is enhanced by the differentiable multi-scale weighted g
 (§3.2), the three modalities are fused by DCA-Net (§3.3), a keypoint head predicts the 17 upper-body
 keypoints (§3.4) whose fused features are sampled and encoded (eq. 6), and MST-GCN classifies the sequence
 of encoded keypoints ``(B, C, T, 17)`` with the keypoint positions feeding its dynamic graph (eq. 7).
+Beyond the paper, an optional context stream (``context_stream``) runs a dilated temporal convolution over
+each frame's pooled fused features and joins the GCN features before the classifier, so evidence that is not
+at a keypoint (a page turning, a cup on the desk) still counts; ablate it with ``model.context_stream=false``.
+The enhancement's adaptive-weight coefficients λ1, λ2 (eq. 2) are learnable, so the enhancement loss trains
+them end to end.
 Ground-truth or externally supplied keypoints can replace the predicted ones (``keypoints=`` in
 ``forward``). Missing depth or thermal (``None``, or ``has_depth``/``has_thermal`` false) gets no weight in
 the gated fusion.
@@ -64,6 +69,17 @@ class TrimodalRecognizer(nn.Module):
         # GCN input per keypoint: eq. 6 encoding + position + velocity
         self.gcn = MSTGCN(UPPER_BODY_17, cfg.keypoint_channels + 4, cfg.num_classes, cfg.gcn_channels,
                           dropout=cfg.dropout)
+        self.context = None
+        head_in = self.gcn.out_channels
+        if cfg.context_stream:
+            self.context = nn.Sequential(
+                nn.Conv1d(cfg.width, 64, 3, padding=1), nn.BatchNorm1d(64), nn.ReLU(inplace=True),
+                nn.Conv1d(64, 64, 3, padding=2, dilation=2), nn.BatchNorm1d(64), nn.ReLU(inplace=True),
+            )
+            head_in += 128
+        self.classifier = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(head_in, cfg.num_classes))
+        # eq. 2 weights of the enhancement, learnt through the enhancement loss
+        self.enh_lambda = nn.Parameter(torch.zeros(2))  # sigmoid → 0.5, 0.5 (the numpy path's defaults)
 
     def forward(self, rgb: torch.Tensor, depth: torch.Tensor | None = None, thermal: torch.Tensor | None = None,
                 keypoints: torch.Tensor | None = None) -> RecognizerOutput:
@@ -78,7 +94,11 @@ class TrimodalRecognizer(nn.Module):
         if "thermal" not in self.cfg.modalities:
             thermal = None
         x = rgb.flatten(0, 1)
-        enhanced = multiscale_weighted_guided_retinex_t(x, large_radius=max(1, min(h, w) // 8)) if self.cfg.enhance else None
+        enhanced = None
+        if self.cfg.enhance:
+            lam = torch.sigmoid(self.enh_lambda)
+            enhanced = multiscale_weighted_guided_retinex_t(x, large_radius=max(1, min(h, w) // 8), lambda1=lam[0],
+                                                            lambda2=lam[1])
         rgb_in = enhanced if enhanced is not None else x
         d_in = depth.flatten(0, 1) / DEPTH_SCALE if depth is not None else None
         t_in = (thermal.flatten(0, 1) - THERMAL_CENTRE) / THERMAL_SCALE if thermal is not None else None
@@ -98,5 +118,9 @@ class TrimodalRecognizer(nn.Module):
         vel = torch.cat([torch.zeros_like(pos[:, :1]), pos[:, 1:] - pos[:, :-1]], 1)
         geo = torch.cat([pos - 0.5, vel * 10.0], -1).permute(0, 1, 3, 2)  # (B, T, 4, V)
         gcn_in = torch.cat([enc, geo], 2).permute(0, 2, 1, 3).contiguous()  # (B, C+4, T, V)
-        logits = self.gcn(gcn_in, pos)
+        feats = self.gcn.features(gcn_in, pos).mean((2, 3))
+        if self.context is not None:
+            c = self.context(fusion.fused.mean((2, 3)).view(b, t, -1).transpose(1, 2))  # (B, 64, T)
+            feats = torch.cat([feats, c.mean(-1), c.amax(-1)], 1)
+        logits = self.classifier(feats)
         return RecognizerOutput(logits, heat, pos, conf_used.view(b, t, -1), enhanced, fusion, (rgb_in, d_in, t_in))

@@ -16,6 +16,7 @@ class RecognizerConfig:
     modalities: tuple[str, ...] = ("rgb", "depth", "thermal")
     enhance: bool = True  # the differentiable Retinex in front of DCA-Net
     thermal_refinement: bool = True
+    context_stream: bool = True  # our extension: a temporal conv over each frame's pooled fused features
     dropout: float = 0.1
 
 
