@@ -150,3 +150,57 @@ def test_bad_input():
         al.fit_homography(np.zeros((5, 3)), np.zeros((5, 3)))
     with pytest.raises(InputError, match="depth_mm must be \\(H, W\\) uint16"):
         al.align_depth_to_rgb(np.zeros((54, 72), np.float32), DEPTH, RGB)
+
+
+def _splat_reference(depth, depth_cam, rgb_cam):
+    """align_depth_to_rgb written out: every sub-sample projected with transfer() in float64, z-buffered."""
+    ratio = max(rgb_cam.K[0, 0] / depth_cam.K[0, 0], rgb_cam.K[1, 1] / depth_cam.K[1, 1])
+    s = max(1, int(np.ceil(ratio - 1e-6)))
+    out = np.full((rgb_cam.height, rgb_cam.width), np.inf)
+    offs = (np.arange(s) + 0.5) / s - 0.5
+    for v, u in zip(*np.nonzero(depth)):
+        for dv in offs:
+            for du in offs:
+                x, y, z = al.transfer(np.float64(u + du), np.float64(v + dv), depth[v, u] / 1000.0, depth_cam, rgb_cam)
+                c, r = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
+                if z > 0 and 0 <= c < rgb_cam.width and 0 <= r < rgb_cam.height:
+                    out[r, c] = min(out[r, c], z)
+    return np.where(np.isfinite(out), np.rint(out * 1000), 0)
+
+
+@pytest.mark.parametrize("tilted", [False, True])  # the same-depth fast path and the general one
+def test_align_depth_matches_a_per_sample_reference(tilted):
+    rgb = Camera.look_at(np.array([0.0, 1.2, 0.0]), np.array([0.0, 1.2, 3.0]), fx=40, width=48, height=32)
+    target = np.array([0.4, 1.0, 3.0]) if tilted else np.array([-0.05, 1.2, 3.0])
+    depth_cam = Camera.look_at(np.array([-0.05, 1.2, 0.02]), target, fx=18, width=24, height=18)
+    rng = np.random.default_rng(1)
+    d = np.rint(rng.uniform(1500, 3500, (18, 24))).astype(np.uint16)
+    d[rng.uniform(size=d.shape) < 0.2] = 0
+    got = al.align_depth_to_rgb(d, depth_cam, rgb)
+    ref = _splat_reference(d, depth_cam, rgb)
+    assert (got > 0).sum() > 300
+    # float32 against float64: a sample exactly on a pixel border may land on the neighbour; nothing else
+    assert (np.abs(got.astype(float) - ref) <= 1).mean() > 0.995
+    assert al.depth_projector(depth_cam, rgb) is al.depth_projector(depth_cam, rgb)  # cached per calibration
+
+
+def test_reference_mapper_matches_transfer_and_is_cached():
+    z = ref_depth(TILTED)
+    mx, my = al.reference_maps(THERMAL, RGB, depth_ref_m=z)
+    v, u = np.mgrid[0 : RGB.height, 0 : RGB.width].astype(np.float64)
+    ex, ey, _ = al.transfer(u, v, z, RGB, THERMAL)
+    np.testing.assert_allclose(mx, ex, atol=2e-3)
+    np.testing.assert_allclose(my, ey, atol=2e-3)
+    mapper = al.reference_mapper(THERMAL, RGB)
+    assert mapper is al.reference_mapper(THERMAL, RGB)
+    # depth in uint16 mm with holes → the plane depth there
+    d = np.rint(z * 1000).astype(np.uint16)
+    d[:5] = 0
+    dx, dy = mapper.depth_maps(d, 3.0)
+    px, py = mapper.maps(plane_depth=3.0)
+    np.testing.assert_allclose(dx[:5], px[:5], atol=1e-4)
+    np.testing.assert_allclose(dx[10:], al.reference_maps(THERMAL, RGB, depth_ref_m=d / 1000.0)[0][10:], atol=1e-3)
+    # the plane maps handed out by reference_maps are copies: editing them leaves the cache intact
+    cx, _ = al.reference_maps(THERMAL, RGB, plane_depth=3.0)
+    cx[:] = 0
+    assert np.array_equal(mapper.maps(plane_depth=3.0)[0], px) and px.any()

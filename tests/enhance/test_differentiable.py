@@ -85,3 +85,23 @@ def test_bad_input():
         D.guided_filter_t(torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 9), 2, 0.1)
     with pytest.raises(InputError, match="r must be >= 1"):
         D.box_filter_t(torch.zeros(1, 1, 8, 8), 0)
+
+
+def test_noise_and_exposure_twins_match_numpy():
+    imgs = [scene(48, 64, seed=s).astype(np.float32) / 255 for s in (2, 3)]
+    batch = torch.cat([t(i) for i in imgs])
+    sig = D.estimate_noise_t(batch)
+    assert sig.shape == (2, 1, 1, 1)
+    for k, img in enumerate(imgs):
+        assert abs(float(sig[k]) - rx.estimate_noise(img)) < 1e-5
+        base = (1.5 + np.random.default_rng(k).uniform(size=img.shape[:2])).astype(np.float32)
+        kk = D.exposure_gain_t(t(img), t(base), 0.5)
+        assert abs(float(kk) - rx.exposure_gain(img, base, 0.5)) < 1e-3 * rx.exposure_gain(img, base, 0.5)
+
+
+@pytest.mark.parametrize("kw", [dict(work_scale=1), dict(gamma=1.0, target_mean=None), dict(denoise_eps=1e-3)])
+def test_retinex_options_match_numpy(kw):
+    img = scene(61, 90, seed=4)
+    out = D.multiscale_weighted_guided_retinex_t(t(img / 255.0), **kw)
+    ref = rx.multiscale_weighted_guided_retinex(img, **kw).astype(np.float32) / 255
+    assert np.abs(out[0].permute(1, 2, 0).numpy() - ref).max() < 2 / 255

@@ -1,7 +1,9 @@
+import cv2
 import numpy as np
 import pytest
 
 from smartclass.config import load_config
+from smartclass.enhance import align as al
 from smartclass.enhance.pipeline import Cameras, EnhanceConfig, TrimodalEnhancer
 from smartclass.errors import InputError
 from smartclass.geometry import Camera
@@ -107,3 +109,65 @@ def test_bad_input():
         enh(dark, depth, cameras=Cameras(RGB))
     with pytest.raises(InputError, match="not an OpenCV colour map"):
         TrimodalEnhancer(EnhanceConfig(thermal=type(EnhanceConfig().thermal)(colormap="rainbowish")))
+
+
+NARROW = Camera.look_at(np.array([0.08, 1.25, 0.0]), np.array([0.2, 1.25, 3.0]), fx=70, width=64, height=48)
+
+
+def _rig_frame(thermal_cam=THERMAL):
+    _, dark, _, _ = frame()
+    depth = np.full((DEPTH.height, DEPTH.width), 3000, np.uint16)
+    depth[10:30, 20:40] = 1500  # a box in front of the wall
+    depth[20:26, 50:60] = 0
+    rng = np.random.default_rng(3)
+    thermal = (22 + 12 * rng.uniform(size=(thermal_cam.height, thermal_cam.width))).astype(np.float32)
+    return dark, depth, thermal
+
+
+def test_defaults_match_the_functions_and_threads_give_the_same_frame():
+    from smartclass.enhance.retinex import multiscale_weighted_guided_retinex
+
+    dark, depth, thermal = _rig_frame()
+    cams = Cameras(RGB, DEPTH, THERMAL)
+    one = TrimodalEnhancer()(dark, depth, thermal, cams)
+    np.testing.assert_array_equal(one.rgb, multiscale_weighted_guided_retinex(dark))  # RetinexConfig = defaults
+    two = TrimodalEnhancer(EnhanceConfig(workers=2))(dark, depth, thermal, cams)
+    pairs = ((one.rgb, two.rgb), (one.depth_mm, two.depth_mm), (one.thermal.pseudo_colour, two.thermal.pseudo_colour))
+    for a, b in pairs:
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(one.thermal.temperature, two.thermal.temperature)
+    with pytest.raises(InputError, match="workers must be 1 or 2"):
+        TrimodalEnhancer(EnhanceConfig(workers=3))
+
+
+def test_aligned_pseudo_colour_is_the_colour_map_of_the_aligned_levels():
+    from smartclass.enhance.thermal import colormap_rgb
+
+    dark, depth, thermal = _rig_frame(NARROW)  # sees only part of the RGB view
+    out = TrimodalEnhancer()(dark, depth, thermal, Cameras(RGB, DEPTH, NARROW))
+    valid = out.thermal_valid
+    assert 0.3 < valid.mean() < 1 and np.array_equal(valid, np.isfinite(out.thermal.temperature))
+    lut = colormap_rgb(cv2.COLORMAP_INFERNO)[:, 0]
+    np.testing.assert_array_equal(out.thermal.pseudo_colour[valid], lut[out.thermal.equalised[valid]])
+    assert not out.thermal.pseudo_colour[~valid].any() and not out.thermal.equalised[~valid].any()
+
+
+def test_without_alignment_every_modality_stays_on_its_sensor_grid():
+    dark, depth, thermal = _rig_frame()
+    out = TrimodalEnhancer()(dark, depth, thermal, Cameras(RGB, DEPTH, THERMAL), align=False)
+    assert not out.aligned and out.rgb.shape == dark.shape
+    assert out.depth_mm.shape == depth.shape and (out.depth_mm > 0).all()
+    assert out.thermal.temperature.shape == thermal.shape and out.thermal_valid.shape == thermal.shape
+    np.testing.assert_array_equal(out.thermal.temperature, thermal)
+
+
+def test_plane_thermal_maps_ignore_the_depth():
+    dark, depth, thermal = _rig_frame()
+    cams = Cameras(RGB, DEPTH, THERMAL)
+    exact = TrimodalEnhancer()(dark, depth, thermal, cams).thermal.temperature
+    plane = TrimodalEnhancer(EnhanceConfig(thermal_maps="plane"))(dark, depth, thermal, cams).thermal.temperature
+    ref = al.warp_to_reference(thermal, THERMAL, RGB, plane_depth=3.0, fill_value=np.nan)
+    both = np.isfinite(plane) & np.isfinite(ref)
+    assert both.mean() > 0.5 and np.abs(plane[both] - ref[both]).max() < 0.2  # the 3 m homography
+    seen = np.isfinite(exact) & np.isfinite(plane)
+    assert np.abs(exact[seen] - plane[seen]).max() > 1  # the 1.5 m box moves with the depth-based maps

@@ -74,9 +74,10 @@ def test_zero_lambdas_use_only_the_large_scale_estimate():
     assert not ill.omega.any()
     np.testing.assert_array_equal(ill.fused, ill.large)
     expected = rx._from_float(rx.relight(x, ill.large), True)
-    np.testing.assert_array_equal(rx.multiscale_weighted_guided_retinex(dark, lambda1=0, lambda2=0), expected)
+    np.testing.assert_array_equal(rx.multiscale_weighted_guided_retinex(dark, lambda1=0, lambda2=0, work_scale=1),
+                                  expected)
     # and the full method really does use the small-scale estimate somewhere
-    assert not np.array_equal(rx.multiscale_weighted_guided_retinex(dark), expected)
+    assert not np.array_equal(rx.multiscale_weighted_guided_retinex(dark, work_scale=1), expected)
 
 
 def test_adaptive_weight_is_large_on_edges_and_texture():
@@ -179,3 +180,67 @@ def test_bad_input():
         rx.clahe_rgb(np.zeros((8, 8, 3), np.uint8), clip_limit=0)
     with pytest.raises(InputError, match="small_radius"):
         rx.multiscale_weighted_guided_retinex(np.zeros((8, 8, 3), np.uint8), small_radius=0)
+
+
+def test_noise_estimate_recovers_gaussian_noise_and_ignores_ramps():
+    yy, xx = np.mgrid[0:120, 0:160].astype(np.float32)
+    ramp = np.stack([0.2 + xx / 400, 0.3 + yy / 500, 0.4 + (xx + yy) / 1000], -1)  # linear: invisible to N
+    assert rx.estimate_noise(ramp) < 1e-4
+    rng = np.random.default_rng(0)
+    for sigma in (0.01, 0.04):
+        noisy = ramp + rng.normal(0, sigma, ramp.shape).astype(np.float32)
+        grey_sigma = sigma * np.sqrt(0.299**2 + 0.587**2 + 0.114**2)  # independent channel noise
+        assert abs(rx.estimate_noise(noisy) - grey_sigma) < 0.1 * grey_sigma
+
+
+def test_automatic_denoising_strength_is_k_times_the_estimated_noise():
+    dark = darken(scene(), noise=2.0)
+    sigma = rx.estimate_noise(dark.astype(np.float32) / 255)
+    auto = rx.multiscale_weighted_guided_retinex(dark)
+    fixed = rx.multiscale_weighted_guided_retinex(dark, denoise_eps=(rx.DENOISE_K * sigma) ** 2)
+    assert np.abs(auto.astype(int) - fixed).max() <= 1
+    weaker = rx.multiscale_weighted_guided_retinex(dark, denoise_k=1.0)
+    flat = np.s_[2:10, 2:10]  # the noisier the estimate × k, the smoother the flat regions
+    assert auto[flat].astype(float).std() < weaker[flat].astype(float).std()
+
+
+def test_exposure_brings_the_output_mean_to_the_target():
+    dark = darken(scene(), factor=0.08, noise=0.5)
+    for target in (0.4, 0.5):
+        out = rx.multiscale_weighted_guided_retinex(dark, target_mean=target)
+        assert abs(out.mean() / 255 - target) < 0.02
+    # without exposure only the illumination compression L^(γ-1) brightens (much less)
+    assert rx.multiscale_weighted_guided_retinex(dark, target_mean=None).mean() < 0.6 * 0.5 * 255
+    # γ = 1 without denoising: one global gain k for every pixel
+    x = dark.astype(np.float32) / 255
+    out = rx.multiscale_weighted_guided_retinex(x, gamma=1.0, denoise_radius=0)
+    ok = (x > 0.02) & (out < 0.99)
+    ratio = out[ok] / x[ok]
+    assert np.allclose(ratio, np.median(ratio), rtol=1e-4) and np.median(ratio) > 3
+
+
+def test_work_scale_two_is_close_to_full_resolution():
+    clean = scene(96, 128)
+    dark = darken(clean, noise=1.5)
+    full = rx.multiscale_weighted_guided_retinex(dark, work_scale=1)
+    half = rx.multiscale_weighted_guided_retinex(dark, work_scale=2)
+    assert half.shape == full.shape
+    assert abs(psnr(half, clean) - psnr(full, clean)) < 1.0
+    assert np.abs(half.astype(float) - full).mean() < 4
+    odd = darken(scene(61, 89))  # sizes that are not multiples of the work scale
+    assert rx.multiscale_weighted_guided_retinex(odd, work_scale=2).shape == odd.shape
+
+
+def test_outputs_are_fresh_arrays_not_reused_scratch():
+    a, b = darken(scene(), seed=1), darken(scene(), factor=0.2, seed=2)
+    for kind in (lambda im: im, lambda im: im.astype(np.float32) / 255):
+        first = rx.multiscale_weighted_guided_retinex(kind(a))
+        keep = first.copy()
+        second = rx.multiscale_weighted_guided_retinex(kind(b))
+        np.testing.assert_array_equal(first, keep)  # the second call did not write into the first result
+        assert not np.shares_memory(first, second)
+    x = a.astype(np.float32) / 255
+    L = rx.value_channel(x)
+    r1 = rx.relight(x, L, target_mean=None)
+    r2 = rx.relight(x * 0.5, L, target_mean=None)
+    assert not np.shares_memory(r1, r2) and not np.array_equal(r1, r2)

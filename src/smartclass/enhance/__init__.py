@@ -10,6 +10,7 @@
   depth-based backward warping, plane homographies).
 * :mod:`~smartclass.enhance.pipeline` — :class:`~smartclass.enhance.pipeline.TrimodalEnhancer` composing them.
 * :mod:`~smartclass.enhance.differentiable` — PyTorch twins of the filters and of the Retinex for end-to-end training.
+* :mod:`~smartclass.enhance._workspace` — per-thread scratch arrays reused across calls (video-rate paths).
 
 Images: RGB ``(H, W, 3)`` uint8 (or float in [0, 1]); depth ``(H, W)`` uint16 mm, 0 = hole; thermal
 ``(H, W)`` float32 °C. Bad input raises :class:`smartclass.errors.InputError` naming the argument.

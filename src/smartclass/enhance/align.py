@@ -15,6 +15,11 @@ ways, from exact to approximate:
 
 Interpolation: integer images (depth ``uint16``, masks, ``uint8`` colour maps) are sampled with nearest
 neighbour so that no value is invented across holes or edges; float images (°C) bilinearly.
+
+Speed: everything that depends on the cameras only — the per-pixel rays of :class:`DepthProjector` and
+:class:`ReferenceMapper`, and whole plane-homography maps — is computed once per calibration and cached by
+the cameras' values (:func:`depth_projector`, :func:`reference_mapper`); a frame then costs a few float32
+array operations (per-frame depth-based maps) plus the z-buffer or ``cv2.remap``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import math
 import cv2
 import numpy as np
 
+from smartclass.enhance._workspace import scratch
 from smartclass.errors import InputError
 from smartclass.geometry import Camera
 
@@ -109,25 +115,43 @@ class ReferenceMapper:
         self._plane: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         self._plane_fixed: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
-    def _from_depth(self, z: np.ndarray, known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _from_depth(self, z: np.ndarray, known: np.ndarray | None,
+                    out: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Maps for reference depth ``z`` (metres, float32), into ``out = (map_x, map_y, tmp)`` when given."""
         m0, m1, m2 = self._m
         c0, c1, c2 = self._c
-        zz = np.multiply(z, m2)
+        map_x, map_y, zz = out if out is not None else (None, None, None)
+        zz = np.multiply(z, m2, out=zz)
         zz += c2  # source-camera depth Z
         bad = zz <= 0
         if known is not None:
             bad |= ~known
         np.divide(np.float32(1), zz, out=zz)
-        map_x = np.multiply(z, m0)
+        map_x = np.multiply(z, m0, out=map_x)
         map_x += c0
         map_x *= zz
-        map_y = np.multiply(z, m1)
+        map_y = np.multiply(z, m1, out=map_y)
         map_y += c1
         map_y *= zz
         if bad.any():
             map_x[bad] = -1e6
             map_y[bad] = -1e6
         return map_x, map_y
+
+    def depth_maps(self, depth_mm: np.ndarray, plane_depth: float) -> tuple[np.ndarray, np.ndarray]:
+        """Float32 maps from a reference-grid depth image ``depth_mm`` (uint16 mm; holes, 0, use
+        ``plane_depth`` metres), written into scratch arrays of this thread: valid until the next call with
+        the same image size, so use them at once (or copy)."""
+        h, w = self.ref_camera.height, self.ref_camera.width
+        d = np.asarray(depth_mm)
+        if d.shape != (h, w) or d.dtype != np.uint16:
+            raise InputError(f"depth_mm must be uint16 mm on the reference grid ({h}, {w}), got {d.shape} {d.dtype}")
+        if not plane_depth > 0:
+            raise InputError(f"plane_depth must be > 0 metres, got {plane_depth}")
+        z = np.multiply(d, np.float32(1e-3), out=scratch("align.z", (h, w)))
+        np.copyto(z, np.float32(plane_depth), where=d == 0)
+        bufs = tuple(scratch(f"align.map{i}", (h, w)) for i in range(3))
+        return self._from_depth(z, None, bufs)
 
     def maps(self, depth_ref_m: np.ndarray | None = None, plane_depth: float | None = None
              ) -> tuple[np.ndarray, np.ndarray]:
@@ -156,22 +180,13 @@ class ReferenceMapper:
                    ) -> tuple[np.ndarray, np.ndarray]:
         """Fixed-point maps (``cv2.convertMaps`` to ``CV_16SC2`` + ``CV_16UC1``, 1/32-pixel positions) for
         ``cv2.remap``: from a reference-grid depth image ``depth_mm`` (uint16 mm; holes use ``plane_depth``)
-        or, without one, from the plane alone (cached per ``plane_depth``)."""
+        or, without one, from the plane alone (cached per ``plane_depth``: treat as read-only)."""
         if depth_mm is None:
             key = float(plane_depth)
             if key not in self._plane_fixed:
                 self._plane_fixed[key] = cv2.convertMaps(*self.maps(plane_depth=key), cv2.CV_16SC2)
             return self._plane_fixed[key]
-        if not plane_depth > 0:
-            raise InputError(f"plane_depth must be > 0 metres, got {plane_depth}")
-        d = np.asarray(depth_mm)
-        if d.shape != (self.ref_camera.height, self.ref_camera.width) or d.dtype != np.uint16:
-            raise InputError(f"depth_mm must be uint16 mm on the reference grid "
-                             f"({self.ref_camera.height}, {self.ref_camera.width}), got {d.shape} {d.dtype}")
-        z = d.astype(np.float32)
-        z *= np.float32(1e-3)
-        z[d == 0] = np.float32(plane_depth)
-        return cv2.convertMaps(*self._from_depth(z, None), cv2.CV_16SC2)
+        return cv2.convertMaps(*self.depth_maps(depth_mm, plane_depth), cv2.CV_16SC2)
 
 
 class _Cache(dict):
@@ -321,27 +336,37 @@ class DepthProjector:
         ci, ri = np.empty(n, np.int32), np.empty(n, np.int32)
         ok = np.empty(n, bool)
         zbuf = np.full(h * w + 1, np.inf, np.float32)  # the last slot collects samples outside the image
+        # no relative tilt (up to < 1 µm over the uint16 range): every sub-sample of a pixel has one depth
+        flat_z = max(abs(float(x)) for x in self._dm[2]) * 65535 < 1e-3
+        if flat_z:
+            zz = base[2]
+            front = zz > 0
+            inv = np.divide(np.float32(1), zz)
+        else:
+            inv = np.empty(n, np.float32)
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             for k in range(self.samples**2):
-                np.multiply(z, self._dm[2][k], out=zz)
-                zz += base[2]  # RGB-camera depth, mm
-                np.multiply(z, self._dm[0][k], out=col)
-                col += base[0]
-                col /= zz
+                if not flat_z:
+                    np.multiply(z, self._dm[2][k], out=zz)
+                    zz += base[2]  # RGB-camera depth, mm
+                    front = zz > 0
+                    np.divide(np.float32(1), zz, out=inv)
                 np.multiply(z, self._dm[1][k], out=row)
                 row += base[1]
-                row /= zz
-                np.copyto(ci, col, casting="unsafe")
+                row *= inv
+                np.multiply(z, self._dm[0][k], out=col)
+                col += base[0]
+                col *= inv
+                np.copyto(ci, col, casting="unsafe")  # floor(u + 0.5) + 1 for u >= -1.5 (see __init__)
                 np.copyto(ri, row, casting="unsafe")
-                np.greater(zz, 0, out=ok)
-                ok &= ci >= 1
-                ok &= ci <= w
-                ok &= ri >= 1
-                ok &= ri <= h
+                ci -= 1
+                ri -= 1
+                np.less(ci.view(np.uint32), w, out=ok)  # 0 <= column < w, negatives wrap to huge
+                ok &= ri.view(np.uint32) < h
+                ok &= front
                 ri *= w
-                ri += ci
-                ri -= w + 1  # linear index of (floor(v + 0.5), floor(u + 0.5))
-                ri[~ok] = h * w
+                ri += ci  # linear index
+                np.copyto(ri, h * w, where=~ok)
                 np.minimum.at(zbuf, ri, zz)  # z-buffer: the nearest surface wins
         zbuf = zbuf[:-1]
         zbuf[np.isinf(zbuf)] = 0

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from smartclass.enhance._workspace import scratch
 from smartclass.enhance.guided import box_mean, edge_aware_weight, weighted_guided_filter
 from smartclass.errors import InputError
 
@@ -62,17 +63,16 @@ _EPS_FLOOR = 1e-10
 _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
-def to_float_rgb(rgb: np.ndarray, name: str = "rgb") -> tuple[np.ndarray, bool]:
-    """Validate an RGB image and return it as ``float32`` in [0, 1] with ``True`` when it was ``uint8``."""
+def check_rgb(rgb: np.ndarray, name: str = "rgb") -> np.ndarray:
+    """Validate an RGB image (``(H, W, 3)``, at least 2×2, uint8, or finite float in [0, 1]) without
+    converting it; returns it as an array. Raises :class:`InputError` naming ``name``."""
     a = np.asarray(rgb)
     if a.ndim != 3 or a.shape[2] != 3:
         raise InputError(f"{name} must be an RGB image of shape (H, W, 3), got shape {a.shape}")
     if a.shape[0] < 2 or a.shape[1] < 2:
         raise InputError(f"{name} must be at least 2×2 pixels, got {a.shape[:2]}")
     if a.dtype == np.uint8:
-        x = a.astype(np.float32)
-        x *= np.float32(1 / 255)
-        return x, True
+        return a
     if np.issubdtype(a.dtype, np.floating):
         if not np.all(np.isfinite(a)):
             raise InputError(f"{name} has {int(np.sum(~np.isfinite(a)))} NaN/inf values; "
@@ -80,8 +80,18 @@ def to_float_rgb(rgb: np.ndarray, name: str = "rgb") -> tuple[np.ndarray, bool]:
         if a.min() < -1e-3 or a.max() > 1 + 1e-3:
             raise InputError(f"{name} is float with values in [{a.min():.3g}, {a.max():.3g}]; expected [0, 1] "
                              "(pass uint8 for [0, 255] images)")
-        return np.clip(a, 0, 1).astype(np.float32), False
+        return a
     raise InputError(f"{name} must be uint8 in [0, 255] or float in [0, 1], got dtype {a.dtype}")
+
+
+def to_float_rgb(rgb: np.ndarray, name: str = "rgb", *, _scratch: str | None = None) -> tuple[np.ndarray, bool]:
+    """Validate an RGB image and return it as ``float32`` in [0, 1] with ``True`` when it was ``uint8``."""
+    a = check_rgb(rgb, name)
+    if a.dtype == np.uint8:
+        x = np.empty(a.shape, np.float32) if _scratch is None else scratch(_scratch, a.shape)
+        np.multiply(a, np.float32(1 / 255), out=x)
+        return x, True
+    return np.clip(a, 0, 1).astype(np.float32), False
 
 
 def _from_float(x: np.ndarray, as_uint8: bool) -> np.ndarray:
@@ -250,10 +260,10 @@ def estimate_illumination(value: np.ndarray, *, large_radius: int | None = None,
     return Illumination(large, small, omega, fused)
 
 
-def estimate_noise(rgb01: np.ndarray) -> float:
+def estimate_noise(rgb01: np.ndarray, *, _scratch: bool = False) -> float:
     """Immerkær's fast noise estimate (CVIU 1996) of an RGB image's grey level, in [0, 1] units:
-    ``σ = √(π/2) / (6·(W−2)(H−2)) · Σ |N ∗ Y|`` with ``N = [[1, −2, 1], [−2, 4, −2], [1, −2, 1]]`` (the
-    difference of two Laplacians, blind to linear ramps) and ``Y = 0.299·R + 0.587·G + 0.114·B``. Edges
+    ``σ = √(π/2) / (6·(W−2)(H−2)) · Σ |N ∗ Y|`` with ``N = [[1, −2, 1], [−2, 4, −2], [1, −2, 1]]``
+    (the difference of two Laplacians, blind to linear ramps) and ``Y = 0.299·R + 0.587·G + 0.114·B``. Edges
     and fine texture bias it upwards a little; on a noise-free flat image it is 0.
 
     rgb01: ``(H, W, 3)`` float in [0, 1] (at least 3×3)."""
@@ -261,8 +271,9 @@ def estimate_noise(rgb01: np.ndarray) -> float:
     h, w = x.shape[:2]
     if h < 3 or w < 3:
         return 0.0
-    grey = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY)
-    r = cv2.filter2D(grey, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REPLICATE)[1:-1, 1:-1]
+    grey = cv2.cvtColor(x, cv2.COLOR_RGB2GRAY, dst=scratch("noise.grey", (h, w)) if _scratch else None)
+    r = cv2.filter2D(grey, cv2.CV_32F, _IMMERKAER, dst=scratch("noise.lap", (h, w)) if _scratch else None,
+                     borderType=cv2.BORDER_REPLICATE)[1:-1, 1:-1]
     return float(np.sqrt(np.pi / 2) * cv2.norm(r, cv2.NORM_L1) / (6.0 * (w - 2) * (h - 2)))
 
 
@@ -278,13 +289,16 @@ def _down(x: np.ndarray, s: int) -> np.ndarray:
     return cv2.resize(x, ((w + pw) // s, (h + ph) // s), interpolation=cv2.INTER_AREA)
 
 
-def _up(x: np.ndarray, s: int, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear (half-pixel centres) upsampling by ``s`` of a :func:`_down` grid, cropped to ``shape``."""
+def _up(x: np.ndarray, s: int, shape: tuple[int, int], name: str | None = None) -> np.ndarray:
+    """Bilinear (half-pixel centres) upsampling by ``s`` of a :func:`_down` grid, cropped to ``shape``
+    (into the scratch array ``name`` when given)."""
     if s == 1:
         return x
     h, w = shape
     lo_h, lo_w = x.shape[:2]
-    out = cv2.resize(x, (lo_w * s, lo_h * s), interpolation=cv2.INTER_LINEAR)
+    size = (lo_h * s, lo_w * s) + x.shape[2:]
+    out = cv2.resize(x, (lo_w * s, lo_h * s), dst=None if name is None else scratch(name, size),
+                     interpolation=cv2.INTER_LINEAR)
     return out if out.shape[:2] == (h, w) else out[:h, :w]
 
 
@@ -317,9 +331,11 @@ def exposure_gain(rgb01: np.ndarray, base_gain: np.ndarray, target_mean: float |
 
 def _relight(x: np.ndarray, x_lo: np.ndarray, illumination: np.ndarray, s: int, *, target_mean: float | None,
              gamma: float, reflect_eps: float, denoise_radius: int, denoise_eps: float | None,
-             denoise_k: float) -> np.ndarray:
+             denoise_k: float, for_uint8: bool = False) -> np.ndarray:
     """Steps 5–6 with the gain and the denoising coefficients on the ``s``-times smaller grid of ``x_lo``
-    (``_down(x, s)``) and ``illumination``; returns ``(H, W, 3)`` float32 in [0, 1]."""
+    (``_down(x, s)``) and ``illumination``; returns ``(H, W, 3)`` float32 in [0, 1] (``for_uint8``: >= 0,
+    not clipped above, for a saturating uint8 conversion) — a scratch array (see
+    :mod:`smartclass.enhance._workspace`): copy it before returning it to a caller."""
     if not gamma > 0:
         raise InputError(f"gamma must be > 0, got {gamma}")
     if denoise_radius < 0:
@@ -332,21 +348,24 @@ def _relight(x: np.ndarray, x_lo: np.ndarray, illumination: np.ndarray, s: int, 
     L += e
     gain /= L  # (L^γ + ε) / (L + ε)
     gain *= np.float32(exposure_gain(x_lo, gain, target_mean))
+    out = scratch("relight.out", x.shape)
     if denoise_radius == 0:
-        return np.clip(cv2.multiply(x, cv2.merge([_up(gain, s, (h, w))] * 3)), 0, 1)
+        return np.clip(cv2.multiply(x, cv2.merge([_up(gain, s, (h, w), "relight.gain")] * 3), dst=out), 0, 1,
+                       out=out)
     if denoise_eps is None:
-        eps = (float(denoise_k) * estimate_noise(x) / s) ** 2  # noise of a block mean: σ/s
+        eps = (float(denoise_k) * estimate_noise(x, _scratch=True) / s) ** 2  # noise of a block mean: σ/s
     else:
         eps = float(denoise_eps) / (s * s)
     eps = max(eps, _EPS_FLOOR)
     # He's guided filter of y = g·I guided by itself, per channel, ε_d = eps·g² (the noise the gain amplified);
     # coefficients on the small grid, applied at full resolution (He & Sun's fast guided filter)
     r = max(1, round(denoise_radius / s))
-    g3 = cv2.merge([gain, gain, gain])
-    y = cv2.multiply(x_lo, g3)
-    mean = _box(y, r)
-    var = _box(cv2.multiply(y, y, dst=y), r)
-    tmp = cv2.multiply(mean, mean)
+    lo = x_lo.shape
+    g3 = cv2.merge([gain, gain, gain], dst=scratch("relight.g3", lo))
+    y = cv2.multiply(x_lo, g3, dst=scratch("relight.y", lo))
+    mean = _box(y, r, dst=scratch("relight.mean", lo))
+    var = _box(cv2.multiply(y, y, dst=y), r, dst=scratch("relight.var", lo))
+    tmp = cv2.multiply(mean, mean, dst=y)
     var -= tmp
     np.maximum(var, 0, out=var)
     np.multiply(g3, g3, out=tmp)
@@ -355,12 +374,14 @@ def _relight(x: np.ndarray, x_lo: np.ndarray, illumination: np.ndarray, s: int, 
     np.divide(var, tmp, out=tmp)  # a
     np.subtract(np.float32(1), tmp, out=var)
     mean *= var  # b = mean·(1 − a)
-    a_mean = _box(tmp, r)
+    a_mean = _box(tmp, r, dst=var)
     a_mean *= g3  # the full-resolution guide is g·I: fold g into the coefficient
-    b_mean = _box(mean, r, dst=var)
-    out = cv2.multiply(x, _up(a_mean, s, (h, w)))
-    out += _up(b_mean, s, (h, w))
-    return np.clip(out, 0, 1, out=out)
+    b_mean = _box(mean, r, dst=tmp)
+    cv2.multiply(x, _up(a_mean, s, (h, w), "relight.a"), dst=out)
+    out += _up(b_mean, s, (h, w), "relight.b")
+    # A, B >= 0 (a in [0, 1], g > 0, block means of y >= 0): out >= 0, only the top can need clipping, and
+    # uint8 conversion saturates it anyway
+    return out if for_uint8 else np.minimum(out, 1, out=out)
 
 
 def relight(rgb01: np.ndarray, illumination: np.ndarray, *, target_mean: float | None = 0.5,
@@ -381,14 +402,19 @@ def relight(rgb01: np.ndarray, illumination: np.ndarray, *, target_mean: float |
     :func:`estimate_noise`. Returns ``(H, W, 3)`` ``float32`` in [0, 1]."""
     x = np.asarray(rgb01, dtype=np.float32)
     return _relight(x, x, illumination, 1, target_mean=target_mean, gamma=gamma, reflect_eps=reflect_eps,
-                    denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k)
+                    denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k).copy()
 
 
 def _work_grid(rgb: np.ndarray, work_scale: int) -> tuple[np.ndarray, bool, np.ndarray]:
     if work_scale < 1:
         raise InputError(f"work_scale must be >= 1, got {work_scale}")
-    x, was_uint8 = to_float_rgb(rgb)
+    x, was_uint8 = to_float_rgb(rgb, _scratch="retinex.x")
     return x, was_uint8, _down(x, work_scale)
+
+
+def _output(out: np.ndarray, as_uint8: bool) -> np.ndarray:
+    """A fresh output from :func:`_relight`'s scratch result (in [0, 1]; >= 0 only for uint8, which saturates)."""
+    return cv2.convertScaleAbs(out, alpha=255) if as_uint8 else out.copy()
 
 
 def multiscale_weighted_guided_retinex(rgb: np.ndarray, *, large_radius: int | None = None, small_radius: int = 4,
@@ -415,8 +441,8 @@ def multiscale_weighted_guided_retinex(rgb: np.ndarray, *, large_radius: int | N
                                 eps_small=eps_small, lambda1=lambda1, lambda2=lambda2,
                                 scale=max(1, round(scale / s)))
     out = _relight(x, x_lo, ill.fused, s, target_mean=target_mean, gamma=gamma, reflect_eps=reflect_eps,
-                   denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k)
-    return _from_float(out, was_uint8)
+                   denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k, for_uint8=was_uint8)
+    return _output(out, was_uint8)
 
 
 def guided_retinex_single_scale(rgb: np.ndarray, radius: int = 15, eps: float = 1e-2, *,
@@ -430,8 +456,8 @@ def guided_retinex_single_scale(rgb: np.ndarray, radius: int = 15, eps: float = 
     v = value_channel(x_lo)
     L, _ = _self_guided(v, max(1, round(radius / work_scale)), _relative_eps(v, eps))  # He's GF of V by itself
     out = _relight(x, x_lo, L, work_scale, target_mean=target_mean, gamma=gamma, reflect_eps=reflect_eps,
-                   denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k)
-    return _from_float(out, was_uint8)
+                   denoise_radius=denoise_radius, denoise_eps=denoise_eps, denoise_k=denoise_k, for_uint8=was_uint8)
+    return _output(out, was_uint8)
 
 
 # --- classic baselines -------------------------------------------------------------------------------------

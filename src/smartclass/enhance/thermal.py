@@ -7,6 +7,7 @@ Thermal images are ``float32`` degrees Celsius ``(H, W)``. Pseudo-colour images 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -24,6 +25,16 @@ class ThermalEnhanced:
     pseudo_colour: np.ndarray  #: ``(H, W, 3)`` uint8 RGB: ``equalised`` through the colour map
     t_range: tuple[float, float]  #: the °C interval mapped to 0–255 (given, or found from percentiles)
     filled: np.ndarray  #: ``(H, W)`` bool: pixels that were NaN/inf and were filled (all False otherwise)
+
+
+@functools.lru_cache(maxsize=32)
+def colormap_rgb(colormap: int) -> np.ndarray:
+    """OpenCV colour map ``colormap`` as an RGB lookup table ``(256, 1, 3)`` uint8 for
+    ``cv2.applyColorMap(levels, table)`` (RGB out directly; treat as read-only)."""
+    levels = np.arange(256, dtype=np.uint8)[:, None]
+    table = cv2.cvtColor(cv2.applyColorMap(levels, colormap), cv2.COLOR_BGR2RGB).reshape(256, 1, 3)
+    table.setflags(write=False)
+    return table
 
 
 def fill_nonfinite(temp_c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -86,5 +97,5 @@ def enhance_thermal(temp_c: np.ndarray, clip_limit: float = 2.0, tiles: int = 8,
     scaled = np.clip((temperature - lo) * (255.0 / (hi - lo)), 0, 255)
     u8 = np.rint(scaled).astype(np.uint8)
     equalised = cv2.createCLAHE(clipLimit=float(clip_limit), tileGridSize=(tiles, tiles)).apply(u8)
-    pseudo = cv2.cvtColor(cv2.applyColorMap(equalised, colormap), cv2.COLOR_BGR2RGB)
+    pseudo = cv2.applyColorMap(equalised, colormap_rgb(colormap))
     return ThermalEnhanced(temperature, equalised, pseudo, (lo, hi), filled)
