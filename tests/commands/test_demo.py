@@ -8,7 +8,8 @@ def test_demo_writes_report_plot_and_config(tmp_path, write_utkinect):
     root.mkdir()
     write_utkinect(root, subjects=(1, 2, 3, 4))
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--root", str(root), "--epochs", "1", "--frames", "2"]) == 0
+    assert main(["demo", "--out", str(out), "--root", str(root), "--epochs", "1", "--frames", "2",
+                 "--checkpoint", str(tmp_path / "none.pt")]) == 0
     assert (out / "synth_preview.mp4").stat().st_size > 0 and (out / "synth_preview.png").stat().st_size > 0
     report = json.loads((out / "report.json").read_text())
     assert len(report["confusion_matrix"]) == 10 and 0 <= report["top1"] <= 1

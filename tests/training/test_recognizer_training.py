@@ -63,3 +63,12 @@ def test_bad_inputs_are_clear_errors(run, tmp_path, capsys):
     assert "unknown config key 'train.learning_rate'" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "y"), "--resume"] + args) == 2
     assert "no checkpoint" in capsys.readouterr().err
+
+
+def test_demo_recognition_with_a_checkpoint(run):
+    from smartclass.commands.demo import recognise_synthetic
+
+    root, _ = run
+    rec = recognise_synthetic(root / "mmfg" / "best.pt", seed=0)
+    assert len(rec["students"]) == 4 * 3  # one clip per condition, three students each
+    assert 0 <= rec["top1"] <= 1 and {r["condition"] for r in rec["students"]} == {"normal", "low_light", "occlusion", "movement"}

@@ -2,7 +2,8 @@
 
 Until the trimodal pipeline lands, the demo does two things: it renders a SmartClass-Synth classroom clip
 and writes a preview (recorded RGB with ground-truth boxes, keypoints and labels, clean reference, depth and
-thermal side by side) as MP4 and PNG contact sheet; and it trains the paper-002 recogniser head (MST-GCN) on
+thermal side by side) as MP4 and PNG contact sheet; it runs the shipped trimodal recogniser
+(``checkpoints/mmfg/mmfg.pt``) on unseen synthetic test students, one clip per condition; and it trains the paper-002 recogniser head (MST-GCN) on
 real Kinect skeletons (UTKinect-Action3D from ``../shared/data``), evaluates it on held-out subjects and
 writes a report (JSON) and the confusion matrix (PNG). The merged config is saved beside them.
 """
@@ -16,6 +17,40 @@ import typer
 from smartclass.errors import DataError
 
 DEFAULT_UTKINECT = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "skeleton" / "utkinect"
+DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "mmfg" / "mmfg.pt"
+
+
+def recognise_synthetic(checkpoint: Path, seed: int) -> dict:
+    """Run the shipped recogniser on one test-split clip per condition; per-student predictions and top-1."""
+    import dataclasses
+
+    import torch
+
+    from smartclass.config import config_from_dict
+    from smartclass.data.clip import CONDITIONS
+    from smartclass.data.synth_dataset import student_sample
+    from smartclass.labels import class_names
+    from smartclass.synth.generator import render_clip
+    from smartclass.training.recognizer import load_checkpoint
+
+    model, ck = load_checkpoint(checkpoint)
+    cfg = config_from_dict(ck.get("config") or {})
+    tc = cfg.train
+    names = class_names(tc.vocabulary)
+    synth = dataclasses.replace(cfg.synth, split="test", frames=tc.frames, fps=tc.fps, seed=seed + 1000,
+                                conditions=CONDITIONS)
+    rows = []
+    for index in range(len(CONDITIONS)):
+        clip = render_clip(synth, index)
+        items = [student_sample(clip, s, tc.crop, tc.vocabulary) for s in clip.students]
+        stack = lambda k: torch.stack([it[k] for it in items])
+        with torch.no_grad():
+            probs = model(stack("rgb"), stack("depth"), stack("thermal")).logits.softmax(1)
+        for it, p in zip(items, probs):
+            rows.append({"condition": clip.condition, "truth": names[it["label"]], "predicted": names[int(p.argmax())],
+                         "confidence": float(p.max())})
+    top1 = sum(r["truth"] == r["predicted"] for r in rows) / len(rows)
+    return {"checkpoint": str(checkpoint), "students": rows, "top1": top1}
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +61,7 @@ def register(app: typer.Typer) -> None:
         epochs: int = typer.Option(40, help="training epochs"),
         seed: int = typer.Option(0),
         frames: int = typer.Option(32, help="frames of the synthetic preview clip"),
+        checkpoint: Path = typer.Option(DEFAULT_CHECKPOINT, help="trained recogniser run on synthetic test clips"),
     ) -> None:
         """Preview a synthetic classroom clip; train MST-GCN on held-out-subject UTKinect and report it."""
         import time
@@ -53,6 +89,17 @@ def register(app: typer.Typer) -> None:
         paths = write_preview(clip, out, stem="synth_preview")
         console.print(f"SmartClass-Synth: {frames}-frame clip with {len(clip.students)} students rendered in "
                       f"{time.perf_counter() - t0:.1f} s → {paths['mp4']}, {paths['png']}")
+        if checkpoint.is_file():
+            t0 = time.perf_counter()
+            rec = recognise_synthetic(checkpoint, seed)
+            write_json_atomic(out / "recognition.json", rec)
+            wrong = [r for r in rec["students"] if r["truth"] != r["predicted"]]
+            console.print(f"trimodal recogniser ({checkpoint.name}) on {len(rec['students'])} unseen test students, one "
+                          f"clip per condition: top-1 {rec['top1']:.3f} in {time.perf_counter() - t0:.1f} s → "
+                          f"{out}/recognition.json" + (f"; e.g. {wrong[0]['truth']} taken for {wrong[0]['predicted']}"
+                                                       if wrong else ""))
+        else:
+            console.print(f"no recogniser checkpoint at {checkpoint}; skipping recognition")
         torch.manual_seed(seed)
         samples = load_utkinect(root)
         tr, te = next(cross_subject_splits(samples, "utkinect", repeats=1, seed=seed))
