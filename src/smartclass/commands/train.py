@@ -69,7 +69,12 @@ def register(app: typer.Typer) -> None:
         cfg = config_from_dict(ck.get("config") or {})  # the checkpoint's own merged config
         data_set, described = load_eval_data(data, cfg.synth, cfg.train, console.print)
         report = evaluate(model, data_set, cfg.train.vocabulary, out.with_suffix(".png"))
-        report.update({"checkpoint": str(checkpoint), "data": described, "epoch": ck.get("epoch")})
+        import sys
+
+        from smartclass.bench import environment
+
+        report.update({"checkpoint": str(checkpoint), "data": described, "epoch": ck.get("epoch"),
+                       "command": "smartclass " + " ".join(sys.argv[1:]), **environment()})
         write_json_atomic(out, report)
         console.print(f"top-1 {report['top1']:.4f}, top-5 {report['top5']:.4f}, macro-F1 {report['macro_f1']:.4f} "
                       f"({len(data_set['label'])} samples) → {out}")
