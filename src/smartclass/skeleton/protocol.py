@@ -160,7 +160,7 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
         results[name] = {"top1": float(np.mean(accs)), "top1_std": float(np.std(accs)),
                          "per_split": accs, "seconds": time.perf_counter() - t0}
     return {"dataset": dataset, "num_samples": len(samples), "splits": len(splits), "seed": seed,
-            "labels": labels or ("actionLabel.txt" if dataset == "utkinect" else "file names"),
+            "labels": labels or "dataset default",  # a custom label file is named; the default is not
             "protocol": "odd subjects train / even test" if dataset == "msraction3d"
             else f"cross-subject, half the subjects train, {len(splits)} random subject splits",
             "gcn_settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
