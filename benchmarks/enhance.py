@@ -234,7 +234,8 @@ def bench_matterport() -> dict:
         rows.append({"method": name, "mae_mm": float(np.abs(e).mean()), "rmse_mm": float(np.sqrt((e**2).mean()))})
     print_table(rows, title=f"Matterport3D frame {raw_path.name} ({raw.shape[1]}×{raw.shape[0]}, "
                             f"{100 * (raw == 0).mean():.1f} % holes): filling error vs the mesh-rendered depth")
-    return {"raw": raw_path.name, "reference": ref_path.name, "size": list(raw.shape[::-1]),
+    # the shared data's file names stay out of committed results: say what the files are, not what they are called
+    return {"raw": "raw sensor depth (1/4 mm)", "reference": "its *_mesh_depth.png rendering", "size": list(raw.shape[::-1]),
             "hole_fraction": float((raw == 0).mean()), "units": "PNG uint16 in 1/4 mm (Matterport3D), converted to mm",
             "note": "no README in the folder; the *_mesh_depth.png is taken as the reference (depth rendered from "
                     "the reconstructed mesh, as in Huang et al. 2019's Matterport3D depth-completion set)",
