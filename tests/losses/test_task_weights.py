@@ -49,3 +49,16 @@ def test_bad_inputs_raise_input_error():
         adaptive_task_weights(torch.ones(3), 0.0)
     with pytest.raises(InputError, match="3 scalars"):
         MultiTaskLoss(3)([torch.tensor(1.0), torch.tensor(2.0)])
+
+
+def test_primary_task_keeps_weight_one_and_momentum_smooths():
+    from smartclass.losses.task_weights import MultiTaskLoss
+
+    mt = MultiTaskLoss(3, temperature=0.1, relative=True, momentum=0.9, primary=0)
+    _, w = mt(torch.tensor([2.0, 1.0, 1.0]))
+    assert w[0] == 1 and torch.allclose(w[1:].sum(), torch.tensor(1.0))
+    _, w = mt(torch.tensor([0.1, 0.1, 10.0]))  # the weights follow the exponential average of the losses
+    assert torch.allclose(mt.smoothed, torch.tensor([1.81, 0.91, 1.9]))
+    assert w[0] == 1 and w[2] > w[1]
+    with pytest.raises(InputError, match="primary"):
+        MultiTaskLoss(3, primary=3)

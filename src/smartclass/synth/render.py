@@ -48,6 +48,19 @@ class Canvas:
         return Canvas(self.camera, self.z.copy(), None if self.rgb is None else self.rgb.copy(),
                       None if self.temp is None else self.temp.copy(), self.owner.copy(), self.specular.copy())
 
+    def _depth_test(self, y0: int, y1: int, x0: int, x1: int, inside: np.ndarray, depth: np.ndarray, owner: int,
+                    specular: bool) -> np.ndarray | None:
+        """Z-test ``depth`` over the window where ``inside``; write depth, owner and material where it wins.
+        Returns the winning mask, or None when nothing is in front."""
+        zb = self.z[y0:y1, x0:x1]
+        m = inside & (depth < zb)
+        if not m.any():
+            return None
+        zb[m] = depth[m]
+        self.owner[y0:y1, x0:x1][m] = owner
+        self.specular[y0:y1, x0:x1][m] = specular
+        return m
+
     # -- primitives -------------------------------------------------------------------------------------
     def capsule(self, p0: np.ndarray, p1: np.ndarray, r0: float, r1: float, colour, temp: float,
                 owner: int) -> None:
@@ -85,13 +98,9 @@ class Canvas:
             return
         h = np.sqrt(np.maximum(1.0 - q, 0.0, dtype=np.float32))
         depth = (np.float32(z0) + t * np.float32(z1 - z0)) - (np.float32(r0) + t * np.float32(r1 - r0)) * h
-        zb = self.z[y0:y1, x0:x1]
-        m = inside & (depth < zb)
-        if not m.any():
+        m = self._depth_test(y0, y1, x0, x1, inside, depth, owner, False)
+        if m is None:
             return
-        zb[m] = depth[m]
-        self.owner[y0:y1, x0:x1][m] = owner
-        self.specular[y0:y1, x0:x1][m] = False
         if self.rgb is not None:
             rinv = 1.0 / np.sqrt(rr2[m])
             ndotl = (dx[m] * rinv) * _LIGHT[0] + (dy[m] * rinv) * _LIGHT[1] - h[m] * _LIGHT[2]
@@ -130,13 +139,9 @@ class Canvas:
         yn = (np.arange(y0, y1) - cam.K[1, 2]) / cam.K[1, 1]
         denom = n[0] * xn[None, :] + n[1] * yn[:, None] + n[2]
         depth = (d / np.where(np.abs(denom) < 1e-9, 1e-9, denom)).astype(np.float32)
-        zb = self.z[y0:y1, x0:x1]
-        m = inside & (depth < zb) & (depth > NEAR)
-        if not m.any():
+        m = self._depth_test(y0, y1, x0, x1, inside & (depth > NEAR), depth, owner, specular)
+        if m is None:
             return
-        zb[m] = depth[m]
-        self.owner[y0:y1, x0:x1][m] = owner
-        self.specular[y0:y1, x0:x1][m] = specular
         if self.rgb is not None:
             shade = 0.42 + 0.58 * max(0.0, float(n @ _LIGHT))
             col = np.asarray(colour, np.float32) * shade

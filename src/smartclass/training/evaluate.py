@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from smartclass.data.clip import CONDITIONS
 from smartclass.errors import InputError
 from smartclass.labels import class_names
 
@@ -72,8 +73,6 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
     gt_logits = predict(model, data, batch_size, ground_truth_keypoints=True)
     report["top1_ground_truth_keypoints"] = float((gt_logits.argmax(1) == data["label"]).float().mean())
     cond = data["condition"].numpy()
-    from smartclass.data.clip import CONDITIONS
-
     pred = logits.argmax(1).numpy()
     report["top1_per_condition"] = {c: float((pred[cond == i] == data["label"].numpy()[cond == i]).mean())
                                     for i, c in enumerate(CONDITIONS) if (cond == i).any()}

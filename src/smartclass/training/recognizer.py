@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -19,10 +20,14 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from smartclass.errors import InputError
 from smartclass.io import atomic_path
+from smartclass.losses.enhancement import EnhancementLoss
+from smartclass.losses.focal import FocalLoss, class_weights_from_counts
+from smartclass.losses.fusion import FusionLoss
+from smartclass.losses.task_weights import MultiTaskLoss
+from smartclass.models.keypoints import heatmap_targets
 from smartclass.models.recognizer import MODEL_NAME, TrimodalRecognizer
 from smartclass.training.config import RecognizerConfig, TrainConfig
 
@@ -98,33 +103,13 @@ class RecognizerLoss(torch.nn.Module):
 
     def __init__(self, class_counts: torch.Tensor, tc: TrainConfig, momentum: float = 0.95) -> None:
         super().__init__()
-        from smartclass.losses.enhancement import EnhancementLoss
-        from smartclass.losses.focal import FocalLoss, class_weights_from_counts
-        from smartclass.losses.fusion import FusionLoss
-
         self.focal = FocalLoss(tc.focal_gamma, class_weights_from_counts(class_counts))
         self.enhancement = EnhancementLoss(tc.enhancement_mu)
         self.fusion = FusionLoss()
-        self.temperature, self.momentum = tc.task_temperature, momentum
-        self.register_buffer("initial", torch.zeros(len(self.TASKS)))  # saved in checkpoints, so resume is exact
-        self.register_buffer("smoothed", torch.zeros(len(self.TASKS)))
-
-    def weights(self, losses: torch.Tensor) -> torch.Tensor:
-        from smartclass.losses.task_weights import adaptive_task_weights
-
-        signal = losses.detach().clamp_min(1e-8)
-        if torch.all(self.initial == 0):
-            self.initial.copy_(signal)
-            self.smoothed.copy_(signal)
-        self.smoothed.mul_(self.momentum).add_((1 - self.momentum) * signal)
-        aux = adaptive_task_weights((self.smoothed / self.initial)[1:], self.temperature)
-        return torch.cat([torch.ones(1, dtype=aux.dtype, device=aux.device), aux])
+        # buffers saved in checkpoints, so resume is exact
+        self.tasks = MultiTaskLoss(len(self.TASKS), tc.task_temperature, relative=True, momentum=momentum, primary=0)
 
     def forward(self, out, batch: dict) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
-        import math
-
-        from smartclass.models.keypoints import heatmap_targets
-
         b, t = batch["rgb"].shape[:2]
         l_cls = self.focal(out.logits, batch["label"])
         target, weight = heatmap_targets(batch["keypoints"].flatten(0, 1), out.heatmaps.shape[-2:])
@@ -138,9 +123,8 @@ class RecognizerLoss(torch.nn.Module):
         f = out.fusion
         n_sources = sum(s is not None for s in out.sources)
         parts.append(self.fusion(f.fused, out.sources, f.rgb, f.depth, f.thermal) + n_sources * math.log(self.fusion.bins))
-        losses = torch.stack(parts)
-        weights = self.weights(losses)
-        return (weights * losses).sum(), {k: float(v.detach()) for k, v in zip(self.TASKS, parts)}, weights
+        total, weights = self.tasks(torch.stack(parts))
+        return total, {k: float(v.detach()) for k, v in zip(self.TASKS, parts)}, weights
 
 
 # -- checkpoints --------------------------------------------------------------------------------------
@@ -229,7 +213,7 @@ def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_
             raise InputError(f"--resume: '{last}' holds a '{ck.get('model')}' model, expected '{MODEL_NAME}'")
         model.load_state_dict(ck["state_dict"])
         opt.load_state_dict(ck["optimizer"])
-        criterion.load_state_dict(ck["criterion"], strict=False)
+        criterion.tasks.load_state_dict(ck["task_weights"])
         torch.set_rng_state(ck["rng"])
         state = {k: ck[k] for k in state}
         log(f"resumed from {last} after epoch {state['epoch']}")
@@ -268,8 +252,7 @@ def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_
             state["best_f1"], state["best_epoch"] = f1, epoch
             save_checkpoint(out_dir / "best.pt", model, {"epoch": epoch, "val_macro_f1": f1, "val_top1": acc}, config)
         save_checkpoint(last, model, {**state, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
-                                      "criterion": {k: v for k, v in criterion.state_dict().items()
-                                                    if k in ("initial", "smoothed")}}, config)
+                                      "task_weights": criterion.tasks.state_dict()}, config)
         log(f"epoch {epoch}: loss {sums[0] / steps:.3f}, val top-1 {acc:.3f}, macro-F1 {f1:.3f}"
             f"{' (best)' if improved else ''}, {state['train_seconds'] / 60:.1f} min")
         if epoch - state["best_epoch"] >= tc.patience:
