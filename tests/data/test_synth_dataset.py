@@ -39,3 +39,14 @@ def test_disk_samples_match_streamed(tmp_path):
         # boxes are stored to 0.01 px, so crops agree to interpolation precision
         assert (disk[i]["rgb"] - streamed[i]["rgb"]).abs().mean() < 2e-3 and disk[i]["label"] == streamed[i]["label"]
         assert (disk[i]["thermal"] - streamed[i]["thermal"]).abs().mean() < 0.02
+
+
+def test_bad_vocabulary_and_missing_dataset_are_named(tmp_path):
+    import pytest
+
+    from smartclass.errors import DataError
+
+    with pytest.raises(ValueError, match="unknown label vocabulary 'verbs'"):
+        SynthStudentClips(CFG, 2, vocabulary="verbs")
+    with pytest.raises(DataError, match="data set folder not found"):
+        DiskStudentClips(tmp_path / "absent", "test")
