@@ -50,6 +50,13 @@ def test_ground_truth_keypoints_replace_predictions():
     assert torch.allclose(o.keypoints, kp[..., :2])
 
 
+def test_frame_heatmaps_are_the_per_frame_half_of_forward():
+    m = TrimodalRecognizer(RecognizerConfig(gcn_channels=(16, 16))).eval()
+    rgb, d, th = _inputs()
+    heat = m.frame_heatmaps(rgb.flatten(0, 1), d.flatten(0, 1), th.flatten(0, 1))
+    assert torch.allclose(heat, m(rgb, d, th).heatmaps, atol=1e-6)
+
+
 def test_bad_shapes_are_named():
     m = TrimodalRecognizer(RecognizerConfig(gcn_channels=(16, 16)))
     rgb, d, th = _inputs()

@@ -39,6 +39,28 @@ def test_resume_continues_where_it_stopped(run):
     assert [h["epoch"] for h in history] == [1, 2] and history[0] == before["history"][0]
 
 
+def test_keypoint_warmup_trains_only_the_per_frame_stages_and_resumes(run, tmp_path):
+    from smartclass.models.recognizer import TrimodalRecognizer
+    from smartclass.training.config import RecognizerConfig
+
+    _, args = run
+    out = tmp_path / "warm"
+    assert main(["train", "--out", str(out), "train.epochs=0", "train.keypoint_warmup_steps=2"] + args) == 0
+    first = torch.load(out / "last.pt", weights_only=False)
+    assert first["warmup_steps"] == 2 and first["history"] == []
+    torch.manual_seed(0)  # the seed train uses before building the model
+    fresh = TrimodalRecognizer(RecognizerConfig(gcn_channels=(16, 16))).state_dict()
+    changed = {k for k, v in first["state_dict"].items() if v.dtype.is_floating_point and not torch.equal(v, fresh[k])}
+    assert any(k.startswith("keypoint_head.") for k in changed) and any(k.startswith("dcanet.") for k in changed)
+    assert not any(k.startswith(("gcn.", "classifier.", "encoder.", "context.")) for k in changed)
+    # a longer warm-up on resume runs only the missing step, then the epochs (here after an lr milestone)
+    assert main(["train", "--out", str(out), "--resume", "train.epochs=1", "train.keypoint_warmup_steps=3",
+                 "train.lr_milestones=[0]"] + args) == 0
+    last = torch.load(out / "last.pt", weights_only=False)
+    assert last["warmup_steps"] == 3 and [h["epoch"] for h in last["history"]] == [1]
+    assert last["optimizer"]["param_groups"][0]["lr"] == pytest.approx(last["config"]["train"]["lr"] * 0.1)
+
+
 def test_eval_report(run, tmp_path):
     root, args = run
     report = tmp_path / "report.json"

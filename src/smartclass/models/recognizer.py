@@ -81,6 +81,27 @@ class TrimodalRecognizer(nn.Module):
         # eq. 2 weights of the enhancement, learnt through the enhancement loss
         self.enh_lambda = nn.Parameter(torch.zeros(2))  # sigmoid → 0.5, 0.5 (the numpy path's defaults)
 
+    def _frames(self, x: torch.Tensor, depth: torch.Tensor | None, thermal: torch.Tensor | None):
+        """Per-frame stages on ``(N, 3, S, S)`` / ``(N, 1, S, S)`` frames: enhancement, DCA-Net, heatmaps."""
+        enhanced = None
+        if self.cfg.enhance:
+            lam = torch.sigmoid(self.enh_lambda)
+            enhanced = multiscale_weighted_guided_retinex_t(x, large_radius=max(1, min(x.shape[-2:]) // 8),
+                                                            lambda1=lam[0], lambda2=lam[1])
+        rgb_in = enhanced if enhanced is not None else x
+        mods = self.cfg.modalities
+        d_in = depth / DEPTH_SCALE if depth is not None and "depth" in mods else None
+        t_in = (thermal - THERMAL_CENTRE) / THERMAL_SCALE if thermal is not None and "thermal" in mods else None
+        fusion = self.dcanet(rgb_in, d_in, t_in)
+        heat = self.keypoint_head(fusion.fused, fusion.thermal)
+        return enhanced, fusion, heat, (rgb_in, d_in, t_in)
+
+    def frame_heatmaps(self, rgb: torch.Tensor, depth: torch.Tensor | None = None,
+                       thermal: torch.Tensor | None = None) -> torch.Tensor:
+        """Keypoint heatmaps ``(N, 17, h, w)`` of single frames ``rgb`` ``(N, 3, S, S)``, depth and thermal
+        ``(N, 1, S, S)`` (or ``None``): the per-frame half of :meth:`forward`, for keypoint-only training."""
+        return self._frames(rgb, depth, thermal)[2]
+
     def forward(self, rgb: torch.Tensor, depth: torch.Tensor | None = None, thermal: torch.Tensor | None = None,
                 keypoints: torch.Tensor | None = None) -> RecognizerOutput:
         if rgb.dim() != 5 or rgb.shape[2] != 3:
@@ -93,17 +114,9 @@ class TrimodalRecognizer(nn.Module):
             depth = None
         if "thermal" not in self.cfg.modalities:
             thermal = None
-        x = rgb.flatten(0, 1)
-        enhanced = None
-        if self.cfg.enhance:
-            lam = torch.sigmoid(self.enh_lambda)
-            enhanced = multiscale_weighted_guided_retinex_t(x, large_radius=max(1, min(h, w) // 8), lambda1=lam[0],
-                                                            lambda2=lam[1])
-        rgb_in = enhanced if enhanced is not None else x
-        d_in = depth.flatten(0, 1) / DEPTH_SCALE if depth is not None else None
-        t_in = (thermal.flatten(0, 1) - THERMAL_CENTRE) / THERMAL_SCALE if thermal is not None else None
-        fusion = self.dcanet(rgb_in, d_in, t_in)
-        heat = self.keypoint_head(fusion.fused, fusion.thermal)
+        d = depth.flatten(0, 1) if depth is not None else None
+        th = thermal.flatten(0, 1) if thermal is not None else None
+        enhanced, fusion, heat, sources = self._frames(rgb.flatten(0, 1), d, th)
         pred, conf = soft_argmax(heat)
         if keypoints is not None:
             if keypoints.shape[:3] != (b, t, UPPER_BODY_17.num_node):
@@ -123,4 +136,4 @@ class TrimodalRecognizer(nn.Module):
             c = self.context(fusion.fused.mean((2, 3)).view(b, t, -1).transpose(1, 2))  # (B, 64, T)
             feats = torch.cat([feats, c.mean(-1), c.amax(-1)], 1)
         logits = self.classifier(feats)
-        return RecognizerOutput(logits, heat, pos, conf_used.view(b, t, -1), enhanced, fusion, (rgb_in, d_in, t_in))
+        return RecognizerOutput(logits, heat, pos, conf_used.view(b, t, -1), enhanced, fusion, sources)

@@ -25,6 +25,7 @@ class TrainConfig:
     """Training settings (paper defaults; ``configs/mmfg.yaml`` holds the CPU-sized overrides)."""
 
     lr: float = 1e-4
+    lr_milestones: tuple[int, ...] = ()  # the learning rate is multiplied by 0.1 after each of these epochs
     weight_decay: float = 1e-5
     batch_size: int = 32
     epochs: int = 300
@@ -38,6 +39,7 @@ class TrainConfig:
     focal_gamma: float = 2.0
     task_temperature: float = 0.1
     teacher_forcing: float = 0.5  # probability of feeding ground-truth keypoints to the GCN in a training step
+    keypoint_warmup_steps: int = 0  # steps of keypoint-only training (random frames) before the end-to-end epochs
     enhancement_mu: float = 0.5
     time_budget_min: float = 0.0  # stop after this many minutes of training (0 = no limit)
     workers: int = 2  # rendering processes

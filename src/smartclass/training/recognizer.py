@@ -85,6 +85,13 @@ def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[st
 
 
 # -- losses -------------------------------------------------------------------------------------------
+def keypoint_loss(heatmaps: torch.Tensor, keypoints: torch.Tensor) -> torch.Tensor:
+    """Heatmap MSE ``(N, K, h, w)`` against Gaussian targets of ``keypoints`` ``(N, K, 3)``, over the visible,
+    in-crop keypoints (×100, so that it is of order 1)."""
+    target, weight = heatmap_targets(keypoints, heatmaps.shape[-2:])
+    return ((heatmaps - target).pow(2).mean((-2, -1)) * weight).sum() / weight.sum().clamp_min(1) * 100
+
+
 class RecognizerLoss(torch.nn.Module):
     """The end-to-end multi-task loss; ``forward`` returns (total, per-task losses, task weights).
 
@@ -112,8 +119,7 @@ class RecognizerLoss(torch.nn.Module):
     def forward(self, out, batch: dict) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
         b, t = batch["rgb"].shape[:2]
         l_cls = self.focal(out.logits, batch["label"])
-        target, weight = heatmap_targets(batch["keypoints"].flatten(0, 1), out.heatmaps.shape[-2:])
-        l_kp = ((out.heatmaps - target).pow(2).mean((-2, -1)) * weight).sum() / weight.sum().clamp_min(1) * 100
+        l_kp = keypoint_loss(out.heatmaps, batch["keypoints"].flatten(0, 1))
         parts = [l_cls, l_kp]
         if out.enhanced is not None:  # the middle frame of each clip, to keep the perceptual network cheap
             mid = torch.arange(b) * t + t // 2
@@ -193,6 +199,38 @@ def predict(model: TrimodalRecognizer, data: dict, batch_size: int = 16, ground_
     return torch.cat(out)
 
 
+def keypoint_warmup(model: TrimodalRecognizer, train: dict, tc: TrainConfig, state: dict,
+                    opt: torch.optim.Optimizer, save: Callable[[], None], log: Callable[[str], None] = print,
+                    progress: Callable[[int, int], None] | None = None, every: int = 200) -> None:
+    """Keypoint-only training before the end-to-end epochs: batches of ``2·batch_size`` random single frames,
+    enhancement + DCA-Net + keypoint head under :func:`keypoint_loss`. Without it the heatmaps barely learn
+    inside the multi-task loss (eq. 17 hands the auxiliary weight to the enhancement loss, which stays at its
+    first value), so the GCN would read features at wrong places. Advances ``state["warmup_steps"]`` and
+    calls ``save`` every ``every`` steps, so an interrupted warm-up resumes where it stopped."""
+    n, t = train["rgb"].shape[:2]
+    model.train()
+    total = tc.keypoint_warmup_steps
+    running = None
+    while state["warmup_steps"] < total:
+        idx = torch.randint(0, n, (2 * tc.batch_size,))
+        fr = torch.randint(0, t, (len(idx),))
+        depth = train["depth"][idx, fr].float() if bool(train["has_depth"][idx].all()) else None
+        thermal = train["thermal"][idx, fr].float() if bool(train["has_thermal"][idx].all()) else None
+        heat = model.frame_heatmaps(train["rgb"][idx, fr].float() / 255, depth, thermal)
+        loss = keypoint_loss(heat, train["keypoints"][idx, fr])
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+        state["warmup_steps"] += 1
+        running = loss.item() if running is None else 0.95 * running + 0.05 * loss.item()
+        if progress:
+            progress(state["warmup_steps"], total)
+        if state["warmup_steps"] % every == 0 or state["warmup_steps"] == total:
+            save()
+            log(f"keypoint warm-up {state['warmup_steps']}/{total}: heatmap loss {running:.3f}")
+
+
 def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_dir: Path, config: dict,
         resume: bool = False, log: Callable[[str], None] = print,
         progress: Callable[[int, int], None] | None = None) -> dict:
@@ -203,7 +241,7 @@ def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_
     counts = torch.bincount(train["label"], minlength=model.cfg.num_classes).float()
     criterion = RecognizerLoss(counts, tc)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "history": [], "train_seconds": 0.0}
+    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "history": [], "train_seconds": 0.0, "warmup_steps": 0}
     last = out_dir / "last.pt"
     if resume:
         if not last.is_file():
@@ -215,13 +253,22 @@ def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_
         opt.load_state_dict(ck["optimizer"])
         criterion.tasks.load_state_dict(ck["task_weights"])
         torch.set_rng_state(ck["rng"])
-        state = {k: ck[k] for k in state}
+        state = {k: ck.get(k, v) for k, v in state.items()}
         log(f"resumed from {last} after epoch {state['epoch']}")
     n = len(train["label"])
     steps = -(-n // tc.batch_size)
     t_start = time.perf_counter() - state["train_seconds"]
+    save_last = lambda: save_checkpoint(last, model, {  # noqa: E731
+        **state, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
+        "task_weights": criterion.tasks.state_dict()}, config)
+    if state["warmup_steps"] < tc.keypoint_warmup_steps:
+        keypoint_warmup(model, train, tc, state, opt, save_last, log, progress)
+        state["train_seconds"] = time.perf_counter() - t_start
+        save_last()
     while state["epoch"] < tc.epochs:
         epoch = state["epoch"] + 1
+        for group in opt.param_groups:  # step schedule from the epoch number, so a resumed run gets the same
+            group["lr"] = tc.lr * 0.1 ** sum(epoch > m for m in tc.lr_milestones)
         model.train()
         perm = torch.randperm(n)
         sums = np.zeros(len(RecognizerLoss.TASKS) + 1)
@@ -251,8 +298,7 @@ def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_
         if improved:
             state["best_f1"], state["best_epoch"] = f1, epoch
             save_checkpoint(out_dir / "best.pt", model, {"epoch": epoch, "val_macro_f1": f1, "val_top1": acc}, config)
-        save_checkpoint(last, model, {**state, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
-                                      "task_weights": criterion.tasks.state_dict()}, config)
+        save_last()
         log(f"epoch {epoch}: loss {sums[0] / steps:.3f}, val top-1 {acc:.3f}, macro-F1 {f1:.3f}"
             f"{' (best)' if improved else ''}, {state['train_seconds'] / 60:.1f} min")
         if epoch - state["best_epoch"] >= tc.patience:
