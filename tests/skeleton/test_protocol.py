@@ -57,3 +57,20 @@ def test_class_weights_inverse_frequency():
 def test_labels_option_only_for_utkinect():
     with pytest.raises(InputError, match="--labels applies to utkinect only"):
         run_benchmark("msraction3d", "/nonexistent", labels="x.txt")
+
+
+def test_ensemble_trains_one_model_per_stream_and_sums_their_probabilities():
+    from smartclass.skeleton.protocol import gcn_scores
+
+    train, test = _samples(subjects=(1, 2), per=3), _samples(subjects=(3,), per=3)
+    settings = GCNSettings(frames=8, epochs=1, batch_size=3, channels=(8,), streams=("joint", "bone_motion"))
+    single = gcn_scores("stgcn", train, test, 3, settings)
+    assert list(single) == ["joint+bone_motion"]
+    from dataclasses import replace
+
+    both = gcn_scores("stgcn", train, test, 3, replace(settings, ensemble=True))
+    assert list(both) == ["joint", "bone_motion"]
+    for p in both.values():
+        assert p.shape == (3, 3) and np.allclose(p.sum(1), 1)
+    alone = gcn_scores("stgcn", train, test, 3, replace(settings, streams=("joint",)))["joint"]
+    np.testing.assert_allclose(both["joint"], alone, atol=1e-6)  # same seed, same model as training it alone

@@ -41,3 +41,10 @@ def test_align_turns_first_frame_hips_onto_x_and_removes_yaw():
     yaw = 1.1
     R = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
     np.testing.assert_allclose(normalise_sequence(kp @ R.T + 1.5, KINECT_V1_20, align=True), a, atol=1e-5)
+
+
+def test_bone_motion_is_the_motion_of_the_bones():
+    kp = np.random.default_rng(5).normal(size=(1, 6, 20, 3)).astype(np.float32)
+    s = make_streams(kp, KINECT_V1_20, ("bone", "bone_motion"))
+    np.testing.assert_allclose(s[0, 3:, :-1], np.diff(s[0, :3], axis=1), atol=1e-6)
+    np.testing.assert_allclose(s[0, 3:, -1], 0)

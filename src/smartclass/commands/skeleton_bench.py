@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated"),
         labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
         class_weights: bool = typer.Option(False, help="inverse-frequency class weights in the GCN loss"),
+        ensemble: bool = typer.Option(False, help="one GCN per stream, probabilities summed (multi-stream fusion)"),
         seed: int = typer.Option(0),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
 
         console = Console(stderr=True)
         with console.status("running") as status:
-            settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, seed=seed)
+            settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
+                                   seed=seed)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
                                 progress=lambda m: status.update(m), labels=labels)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
@@ -48,6 +50,7 @@ def register(app: typer.Typer) -> None:
                        + "".join(f"--model {m} " for m in (model or []))
                        + f"--repeats {repeats} --epochs {epochs} --streams {','.join(chosen)} "
                        + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
+                       + ("--ensemble " if ensemble else "")
                        + f"--seed {seed}")
             write_results(out.stem, res, command, out.parent)
             typer.echo(f"wrote {out}")

@@ -1,4 +1,4 @@
-"""Joint, bone, motion (PYSKL) and SO(3) streams and sequence normalisation, on ``(M, T, V, C)`` arrays."""
+"""Joint, bone, joint motion, bone motion (PYSKL) and SO(3) streams and sequence normalisation, on ``(M, T, V, C)`` arrays."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 from smartclass.layouts import Layout
 from smartclass.skeleton.so3 import joint_rotations, left_right_pair
 
-STREAMS = ("joint", "bone", "motion", "so3")
+STREAMS = ("joint", "bone", "motion", "bone_motion", "so3")
 
 
 def normalise_sequence(kp: np.ndarray, layout: Layout, align: bool = False) -> np.ndarray:
@@ -39,8 +39,10 @@ def resample(kp: np.ndarray, frames: int, start: float = 0.0, stop: float = 1.0)
 
 
 def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STREAMS[:3]) -> np.ndarray:
-    """``(M, T, V, 3)`` → ``(M, 3·len(streams), T, V)``: joints, bones (joint − parent), motion (t+1 − t)
-    and the per-joint SO(3) rotations of :func:`~smartclass.skeleton.so3.joint_rotations`."""
+    """``(M, T, V, 3)`` → ``(M, 3·len(streams), T, V)``: joints, bones (joint − parent), motion (t+1 − t) of
+    the joints and of the bones, and the per-joint SO(3) rotations of
+    :func:`~smartclass.skeleton.so3.joint_rotations`."""
+    motion = lambda x: np.concatenate([np.diff(x, axis=1), np.zeros_like(x[:, :1])], axis=1)  # noqa: E731
     parts = []
     for s in streams:
         if s == "joint":
@@ -48,7 +50,9 @@ def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STRE
         elif s == "bone":
             parts.append(kp - kp[:, :, layout.parents()])
         elif s == "motion":
-            parts.append(np.concatenate([np.diff(kp, axis=1), np.zeros_like(kp[:, :1])], axis=1))
+            parts.append(motion(kp))
+        elif s == "bone_motion":
+            parts.append(motion(kp - kp[:, :, layout.parents()]))
         elif s == "so3":
             parts.append(joint_rotations(kp, layout))
         else:
