@@ -107,6 +107,12 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
             q["qabf"].append(qabf(A, B, Fu))
             q["epi"].append(fusion_epi(A, B, Fu))
     report["enhancement"] = {k: float(np.mean(v)) for k, v in q.items() if k.startswith(("psnr", "ssim")) and v}
+    side = b["rgb"].shape[-1]
+    visible = b["keypoints"][..., 2] >= 2
+    err = (o.keypoints - b["keypoints"][..., :2]).norm(dim=-1)[visible]  # crop-normalised units
+    report["keypoints"] = {"mean_error_px": float(err.mean() * side), "median_error_px": float(err.median() * side),
+                           "pck_at_0.1_crop": float((err < 0.1).float().mean()), "crop_px": side,
+                           "note": f"predicted vs generator keypoints, visible ones, all frames of {len(idx)} samples"}
     report["fusion_feature_map"] = {k: float(np.mean(v)) for k, v in q.items() if k in ("mi", "qabf", "epi") and v}
     report["fusion_note"] = ("MI/Qabf/EPI of the channel-mean fused feature map (upsampled, min-max scaled) against "
                              "the grey RGB input (A) and the thermal crop (B), middle frame")
