@@ -14,7 +14,9 @@ def test_skeleton_bench_runs_msr_protocol_on_tiny_set(tmp_path, capsys, write_ms
     code = main(["skeleton-bench", "--dataset", "msraction3d", "--root", str(tmp_path), "--model", "so3-svm",
                  "--model", "stgcn", "--epochs", "2", "--out", str(out)])
     assert code == 0
-    res = json.loads(out.read_text())["results"]
+    written = json.loads(out.read_text())
+    assert "--root DATA_DIR " in written["command"] and str(tmp_path) not in written["command"]
+    res = written["results"]
     assert set(res["models"]) == {"so3-svm", "stgcn"}
     assert all(0.0 <= m["top1"] <= 1.0 and m["seconds"] >= 0 for m in res["models"].values())
     assert res["splits"] == 1

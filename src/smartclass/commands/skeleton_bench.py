@@ -46,7 +46,8 @@ def register(app: typer.Typer) -> None:
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
                      for k, v in res["models"].items()], title=f"{dataset}: {res['protocol']}")
         if out is not None:
-            command = (f"smartclass skeleton-bench --dataset {dataset} --root {root} "
+            # the data folder is not recorded: results are committed, the data set stays outside the repository
+            command = (f"smartclass skeleton-bench --dataset {dataset} --root DATA_DIR "
                        + "".join(f"--model {m} " for m in (model or []))
                        + f"--repeats {repeats} --epochs {epochs} --streams {','.join(chosen)} "
                        + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
