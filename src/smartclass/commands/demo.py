@@ -73,7 +73,7 @@ def register(app: typer.Typer) -> None:
         from smartclass.data.skeleton import UTKINECT_ACTIONS, load_utkinect
         from smartclass.io import write_json_atomic
         from smartclass.metrics.classification import classification_report, plot_confusion_matrix
-        from smartclass.skeleton.protocol import GCNSettings, cross_subject_splits, sequence_tensor, train_gcn
+        from smartclass.skeleton.protocol import GCNSettings, cross_subject_splits, fit_gcn, sequence_tensor
 
         console = Console()
         from smartclass.synth.config import SynthConfig
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"UTKinect: {len(train)} training and {len(test)} test sequences "
                       f"(subjects {sorted({s.subject for s in train})} train); training MST-GCN for {epochs} epochs…")
         t0 = time.perf_counter()
-        model = train_gcn("mstgcn", train, test, len(UTKINECT_ACTIONS), settings, return_model=True)
+        model = fit_gcn("mstgcn", train, len(UTKINECT_ACTIONS), settings)
         with torch.no_grad():
             scores = model(sequence_tensor(test, settings)).numpy()
         report = classification_report(scores, np.array([s.label for s in test]), UTKINECT_ACTIONS, ks=(1, 3))

@@ -81,13 +81,15 @@ class TrimodalRecognizer(nn.Module):
         # eq. 2 weights of the enhancement, learnt through the enhancement loss
         self.enh_lambda = nn.Parameter(torch.zeros(2))  # sigmoid → 0.5, 0.5 (the numpy path's defaults)
 
+    def enhance(self, x: torch.Tensor) -> torch.Tensor:
+        """The learnable multi-scale weighted guided-filter Retinex (§3.2) of frames ``(N, 3, S, S)``."""
+        lam = torch.sigmoid(self.enh_lambda)
+        return multiscale_weighted_guided_retinex_t(x, large_radius=max(1, min(x.shape[-2:]) // 8),
+                                                    lambda1=lam[0], lambda2=lam[1])
+
     def _frames(self, x: torch.Tensor, depth: torch.Tensor | None, thermal: torch.Tensor | None):
         """Per-frame stages on ``(N, 3, S, S)`` / ``(N, 1, S, S)`` frames: enhancement, DCA-Net, heatmaps."""
-        enhanced = None
-        if self.cfg.enhance:
-            lam = torch.sigmoid(self.enh_lambda)
-            enhanced = multiscale_weighted_guided_retinex_t(x, large_radius=max(1, min(x.shape[-2:]) // 8),
-                                                            lambda1=lam[0], lambda2=lam[1])
+        enhanced = self.enhance(x) if self.cfg.enhance else None
         rgb_in = enhanced if enhanced is not None else x
         mods = self.cfg.modalities
         d_in = depth / DEPTH_SCALE if depth is not None and "depth" in mods else None
@@ -110,10 +112,6 @@ class TrimodalRecognizer(nn.Module):
         for name, x in (("depth", depth), ("thermal", thermal)):
             if x is not None and (x.dim() != 5 or x.shape[:2] != (b, t) or x.shape[2] != 1 or x.shape[3:] != (h, w)):
                 raise InputError(f"{name} must be (B, T, 1, S, S) = ({b}, {t}, 1, {h}, {w}), got {tuple(x.shape)}")
-        if "depth" not in self.cfg.modalities:
-            depth = None
-        if "thermal" not in self.cfg.modalities:
-            thermal = None
         d = depth.flatten(0, 1) if depth is not None else None
         th = thermal.flatten(0, 1) if thermal is not None else None
         enhanced, fusion, heat, sources = self._frames(rgb.flatten(0, 1), d, th)

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -86,16 +86,6 @@ def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     counts = torch.bincount(labels, minlength=num_classes).float()
     w = torch.where(counts > 0, 1.0 / counts.clamp(min=1), torch.zeros_like(counts))
     return w * (counts > 0).sum() / w.sum()
-
-
-def train_gcn(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
-              settings: GCNSettings = GCNSettings(), return_model: bool = False):
-    """Train a GCN on ``train`` (with augmentation) and return its top-1 accuracy on ``test``
-    (or the trained model in eval mode with ``return_model=True``; one model on all ``settings.streams``)."""
-    if return_model:
-        return fit_gcn(model_name, train, num_classes, settings)
-    scores = sum(gcn_scores(model_name, train, test, num_classes, settings).values())
-    return float(np.mean(scores.argmax(1) == np.array([s.label for s in test])))
 
 
 def gcn_scores(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,

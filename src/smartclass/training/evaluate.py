@@ -62,7 +62,7 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
     from smartclass.metrics.fusion import fusion_epi, mutual_information, qabf
     from smartclass.metrics.image import psnr, ssim
     from smartclass.metrics.speed import measure
-    from smartclass.training.recognizer import predict, unpack
+    from smartclass.training.recognizer import model_inputs, predict, unpack
 
     names = class_names(vocabulary)
     if model.cfg.num_classes != len(names):
@@ -84,7 +84,7 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
     b = unpack(data, idx)
     t = b["rgb"].shape[1] // 2
     with torch.no_grad():
-        o = model(b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None)
+        o = model(*model_inputs(b))
     q = {"psnr_input": [], "psnr_enhanced": [], "ssim_input": [], "ssim_enhanced": [], "mi": [], "qabf": [], "epi": []}
     T = b["rgb"].shape[1]
     for i in range(len(idx)):
@@ -119,11 +119,11 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
 
     # speed: one student-clip per forward (batch 1) and in batches
     one = unpack(data, torch.arange(1))
-    args = (one["rgb"], one["depth"] if one["has_depth"] else None, one["thermal"] if one["has_thermal"] else None)
+    args = model_inputs(one)
     with torch.no_grad():
         t1 = measure(lambda: model(*args), warmup=2, runs=7)
         many = unpack(data, torch.arange(min(8, len(data["label"]))))
-        argsb = (many["rgb"], many["depth"] if many["has_depth"] else None, many["thermal"] if many["has_thermal"] else None)
+        argsb = model_inputs(many)
         tb = measure(lambda: model(*argsb), warmup=1, runs=3)
     report["speed"] = {"clip_frames": T, "threads": torch.get_num_threads(),
                        "model_clips_per_s_batch1": 1 / t1.median_s, "model_clips_per_s_batch8": len(many["label"]) / tb.median_s,

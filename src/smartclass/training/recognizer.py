@@ -49,6 +49,11 @@ def pack(items: list[dict]) -> dict[str, torch.Tensor]:
     }
 
 
+def model_inputs(b: dict) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``(rgb, depth, thermal)`` of an unpacked batch, ``None`` for a modality the batch lacks."""
+    return b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None
+
+
 def unpack(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.Tensor]:
     """Float tensors of the samples ``idx``."""
     return {
@@ -180,7 +185,7 @@ def precise_bn(model: TrimodalRecognizer, data: dict, samples: int = 192, batch_
     idx = torch.randperm(len(data["label"]), generator=g)[:samples]
     for chunk in idx.split(batch_size):
         b = unpack(data, chunk)
-        model(b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None)
+        model(*model_inputs(b))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     model.train(was_training)
@@ -193,8 +198,7 @@ def predict(model: TrimodalRecognizer, data: dict, batch_size: int = 16, ground_
     out = []
     for idx in torch.arange(len(data["label"])).split(batch_size):
         b = unpack(data, idx)
-        o = model(b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None,
-                  keypoints=b["keypoints"] if ground_truth_keypoints else None)
+        o = model(*model_inputs(b), keypoints=b["keypoints"] if ground_truth_keypoints else None)
         out.append(o.logits)
     return torch.cat(out)
 
@@ -258,13 +262,14 @@ def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_
     n = len(train["label"])
     steps = -(-n // tc.batch_size)
     t_start = time.perf_counter() - state["train_seconds"]
-    save_last = lambda: save_checkpoint(last, model, {  # noqa: E731
-        **state, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
-        "task_weights": criterion.tasks.state_dict()}, config)
-    if state["warmup_steps"] < tc.keypoint_warmup_steps:
-        keypoint_warmup(model, train, tc, state, opt, save_last, log, progress)
+
+    def save_last() -> None:
         state["train_seconds"] = time.perf_counter() - t_start
-        save_last()
+        save_checkpoint(last, model, {**state, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
+                                      "task_weights": criterion.tasks.state_dict()}, config)
+
+    if state["warmup_steps"] < tc.keypoint_warmup_steps:
+        keypoint_warmup(model, train, tc, state, opt, save_last, log, progress)  # saves when it ends
     while state["epoch"] < tc.epochs:
         epoch = state["epoch"] + 1
         for group in opt.param_groups:  # step schedule from the epoch number, so a resumed run gets the same
@@ -275,8 +280,7 @@ def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_
         for s, idx in enumerate(perm.split(tc.batch_size)):
             b = unpack(train, idx)
             gt = torch.rand(()) < tc.teacher_forcing
-            o = model(b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None,
-                      keypoints=b["keypoints"] if gt else None)
+            o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None)
             total, parts, _ = criterion(o, b)
             opt.zero_grad()
             total.backward()
