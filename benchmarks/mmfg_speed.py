@@ -27,6 +27,7 @@ from collections import defaultdict
 import torch
 
 from smartclass.bench import print_table, write_results
+from smartclass.errors import InputError
 from smartclass.data.synth_dataset import student_sample
 from smartclass.enhance.pipeline import Cameras, TrimodalEnhancer
 from smartclass.metrics.speed import measure
@@ -64,14 +65,17 @@ def module_times(model, rgb, depth, thermal, runs: int = 10) -> dict[str, float]
     return {"learnable Retinex (§3.2)": 1000 * enh.median_s, **out}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--checkpoint", default="checkpoints/mmfg/mmfg.pt")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=10)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model, ck = load_checkpoint(args.checkpoint)
+    try:
+        model, ck = load_checkpoint(args.checkpoint)
+    except InputError as e:
+        raise SystemExit(f"mmfg_speed: --checkpoint: {e}") from None
     tc = ck["config"]["train"]
     frames, crop, fps = tc["frames"], tc["crop"], tc["fps"]
     cfg = SynthConfig(split="test", frames=frames, fps=fps, students=6, width=640, height=360,

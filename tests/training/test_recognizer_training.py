@@ -88,6 +88,12 @@ def test_bad_inputs_are_clear_errors(run, tmp_path, capsys):
     assert "unknown config key 'train.learning_rate'" in capsys.readouterr().err
     assert main(["train", "--out", str(tmp_path / "y"), "--resume"] + args) == 2
     assert "no checkpoint" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "z"), "train.keypoint_warmup_steps=-1"] + args) == 2
+    assert "train.keypoint_warmup_steps must be ≥ 0, got -1" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "z"), "train.lr_milestones=[12,10]"] + args) == 2
+    assert "train.lr_milestones must be increasing epoch numbers ≥ 0, got [12, 10]" in capsys.readouterr().err
+    assert main(["train", "--out", str(tmp_path / "z"), "train.lr_milestones=[ten]"] + args) == 2
+    assert "config key 'train.lr_milestones'" in capsys.readouterr().err
 
 
 def test_demo_recognition_with_a_checkpoint(run):

@@ -33,6 +33,10 @@ def register(app: typer.Typer) -> None:
         if cfg.model.num_classes != len(class_names(tc.vocabulary)):
             raise ConfigError(f"model.num_classes = {cfg.model.num_classes} but train.vocabulary '{tc.vocabulary}' has "
                               f"{len(class_names(tc.vocabulary))} classes")
+        if tc.keypoint_warmup_steps < 0:
+            raise ConfigError(f"train.keypoint_warmup_steps must be ≥ 0, got {tc.keypoint_warmup_steps}")
+        if any(m < 0 for m in tc.lr_milestones) or list(tc.lr_milestones) != sorted(set(tc.lr_milestones)):
+            raise ConfigError(f"train.lr_milestones must be increasing epoch numbers ≥ 0, got {list(tc.lr_milestones)}")
         console = Console()
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)

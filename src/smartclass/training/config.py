@@ -25,7 +25,7 @@ class TrainConfig:
     """Training settings (paper defaults; ``configs/mmfg.yaml`` holds the CPU-sized overrides)."""
 
     lr: float = 1e-4
-    lr_milestones: tuple[int, ...] = ()  # the learning rate is multiplied by 0.1 after each of these epochs
+    lr_milestones: tuple[int, ...] = ()  # lr ×0.1 after each of these epochs (increasing; 0 = from the start)
     weight_decay: float = 1e-5
     batch_size: int = 32
     epochs: int = 300
