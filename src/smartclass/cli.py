@@ -31,6 +31,15 @@ for _mod in sorted(pkgutil.iter_modules(_commands.__path__), key=lambda m: m.nam
     importlib.import_module(f"smartclass.commands.{_mod.name}").register(app)
 
 
+def _click_exception() -> type[Exception]:
+    """Click's base exception: typer ≥ 0.2x carries its own copy of click and no longer installs click."""
+    try:
+        from click import ClickException
+    except ImportError:
+        from typer._click.exceptions import ClickException
+    return ClickException
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     try:
@@ -44,9 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         Console(stderr=True).print("aborted")
         return 130
     except Exception as e:  # click usage errors carry their own formatting
-        import click
-
-        if isinstance(e, click.ClickException):
+        if isinstance(e, _click_exception()):
             e.show()
             return e.exit_code
         raise
