@@ -23,10 +23,13 @@ def test_streamed_samples_are_deterministic_and_shaped():
 
 def test_materialise_matches_indexing():
     ds = SynthStudentClips(CFG, 5, frames=2, crop=24)
-    items = ds.materialise()
-    assert len(items) == 5
+    calls = []
+    items = ds.materialise(progress=lambda done, total: calls.append((done, total)))
+    assert len(items) == 5 and calls == [(1, 2), (2, 2)]  # 5 samples of 3 students: 2 clips
     assert torch.equal(items[4]["rgb"], ds[4]["rgb"])
     assert [x["label"] for x in items] == [ds[i]["label"] for i in range(5)]
+    pooled = ds.materialise(workers=2)  # rendered in worker processes, passed back as arrays
+    assert all(torch.equal(a["rgb"], b["rgb"]) and torch.equal(a["keypoints"], b["keypoints"]) for a, b in zip(items, pooled))
 
 
 def test_disk_samples_match_streamed(tmp_path):

@@ -40,16 +40,18 @@ def register(app: typer.Typer) -> None:
         console = Console()
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)
-        train_data = synth_data(cfg.synth, "train", tc.train_samples, tc, console.print)
-        val_data = synth_data(cfg.synth, "val", tc.val_samples, tc, console.print)
-        model = TrimodalRecognizer(cfg.model)
-        out.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, out / "config.yaml")
         with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                       TimeRemainingColumn(), console=console, transient=True) as bar:
-            task = bar.add_task("training", total=1)
+            task = bar.add_task("rendering clips", total=1)
+            update = lambda s, n: bar.update(task, completed=s, total=n)  # noqa: E731
+            train_data = synth_data(cfg.synth, "train", tc.train_samples, tc, console.print, update)
+            val_data = synth_data(cfg.synth, "val", tc.val_samples, tc, console.print, update)
+            model = TrimodalRecognizer(cfg.model)
+            out.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, out / "config.yaml")
+            bar.update(task, description="training", completed=0, total=1)
             state = fit(model, train_data, val_data, tc, out, to_dict(cfg), resume=resume, log=console.print,
-                        progress=lambda s, n: bar.update(task, completed=s, total=n))
+                        progress=update)
         write_json_atomic(out / "history.json", state["history"])
         console.print(f"best validation macro-F1 {state['best_f1']:.3f} at epoch {state['best_epoch']} → {out}/best.pt")
 

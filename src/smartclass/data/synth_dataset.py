@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable, Iterable
 
 import cv2
 import numpy as np
@@ -120,17 +121,28 @@ class SynthStudentClips(Dataset):
         k = self.cfg.students
         return self.clip_samples(i // k)[i % k]
 
-    def materialise(self, workers: int = 1) -> list[dict]:
-        """Every sample, rendered once (in ``workers`` processes) and kept in memory."""
+    def materialise(self, workers: int = 1, progress: Callable[[int, int], None] | None = None) -> list[dict]:
+        """Every sample, rendered once (in ``workers`` processes) and kept in memory; ``progress(done, total)``
+        is called after each clip."""
         k = self.cfg.students
         n_clips = -(-self.length // k)
+        per_clip = []
+
+        def collect(clips: Iterable[list[dict]]) -> None:
+            for clip in clips:
+                per_clip.append(clip)
+                if progress:
+                    progress(len(per_clip), n_clips)
+
         if workers <= 1:
-            per_clip = [self.clip_samples(c) for c in range(n_clips)]
+            collect(self.clip_samples(c) for c in range(n_clips))
         else:
             from concurrent.futures import ProcessPoolExecutor
 
             with ProcessPoolExecutor(workers) as pool:
-                per_clip = list(pool.map(_render_samples, [(self.cfg, c, self.crop, self.vocabulary) for c in range(n_clips)]))
+                jobs = [(self.cfg, c, self.crop, self.vocabulary) for c in range(n_clips)]
+                collect([{k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()} for s in clip]
+                        for clip in pool.map(_render_samples, jobs))
         return [s for clip in per_clip for s in clip][: self.length]
 
 
@@ -141,7 +153,10 @@ def _render_samples(args: tuple[SynthConfig, int, int, str]) -> list[dict]:
     torch.set_num_threads(1)
     cfg, index, crop, vocabulary = args
     clip = render_clip(cfg, index)
-    return [student_sample(clip, s, crop, vocabulary) for s in clip.students]
+    # tensors as numpy arrays: torch would pass each through a shared-memory file descriptor, and thousands
+    # of samples then exhaust the process's descriptors ("received 0 items of ancdata")
+    return [{k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in student_sample(clip, s, crop, vocabulary).items()}
+            for s in clip.students]
 
 
 class DiskStudentClips(Dataset):

@@ -64,8 +64,10 @@ def unpack(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.
     }
 
 
-def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[str], None] = print) -> dict:
-    """``n`` rendered per-student samples of ``split``, cached on disk under ``tc.cache_dir``."""
+def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[str], None] = print,
+               progress: Callable[[int, int], None] | None = None) -> dict:
+    """``n`` rendered per-student samples of ``split``, cached on disk under ``tc.cache_dir``;
+    ``progress(done, total)`` after each rendered clip."""
     import dataclasses
 
     from smartclass.config import to_dict
@@ -81,7 +83,7 @@ def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[st
         log(f"using cached {split} data {path}")
         return torch.load(path)
     t0 = time.perf_counter()
-    items = SynthStudentClips(cfg, n, frames=tc.frames, crop=tc.crop, vocabulary=tc.vocabulary).materialise(tc.workers)
+    items = SynthStudentClips(cfg, n, frames=tc.frames, crop=tc.crop, vocabulary=tc.vocabulary).materialise(tc.workers, progress)
     data = pack(items)
     log(f"rendered {n} {split} samples in {time.perf_counter() - t0:.0f} s")
     with atomic_path(path) as tmp:
