@@ -31,6 +31,17 @@ class Layout:
     def index(self, joint: str) -> int:
         return self.joints.index(joint)
 
+    def mirror(self) -> np.ndarray:
+        """``(V,)`` index of each joint's mirror image (``left_*`` ↔ ``right_*``; others map to themselves),
+        for horizontal-flip augmentation: ``flipped[..., v, :] = x[..., mirror[v], :]`` after negating x."""
+        swap = {"left_": "right_", "right_": "left_"}
+        out = np.arange(self.num_node)
+        for v, name in enumerate(self.joints):
+            for a, b in swap.items():
+                if name.startswith(a):
+                    out[v] = self.index(b + name[len(a):])
+        return out
+
     def adjacency(self, self_loops: bool = True) -> np.ndarray:
         """Symmetric ``(V, V)`` 0/1 adjacency."""
         a = np.zeros((self.num_node, self.num_node), dtype=np.float32)

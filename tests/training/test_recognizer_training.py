@@ -68,7 +68,8 @@ def test_eval_report(run, tmp_path):
                  "--out", str(report)]) == 0
     r = json.loads(report.read_text())
     assert {"top1", "top5", "macro_f1", "per_class_f1", "confusion_matrix", "enhancement", "fusion_feature_map", "speed",
-            "keypoints"} <= set(r)
+            "keypoints", "flip_tta"} <= set(r)
+    assert 0 <= r["flip_tta"]["top1"] <= 1
     kp = r["keypoints"]
     assert 0 <= kp["median_error_px"] <= kp["crop_px"] * 2 ** 0.5 and 0 <= kp["pck_at_0.1_crop"] <= 1
     assert len(r["confusion_matrix"]) == 10 and report.with_suffix(".png").exists()

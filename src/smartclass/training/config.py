@@ -39,6 +39,7 @@ class TrainConfig:
     focal_gamma: float = 2.0
     task_temperature: float = 0.1
     teacher_forcing: float = 0.5  # probability of feeding ground-truth keypoints to the GCN in a training step
+    flip: bool = False  # mirror half of the training samples left↔right (images, keypoints, left/right joints)
     keypoint_warmup_steps: int = 0  # steps of keypoint-only training (random frames) before the end-to-end epochs
     enhancement_mu: float = 0.5
     time_budget_min: float = 0.0  # stop after this many minutes of training (0 = no limit)

@@ -70,6 +70,10 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
     logits = predict(model, data, batch_size)
     report = classification_report(logits.numpy(), data["label"].numpy(), names, ks=(1, 5))
     report["top5_note"] = "Top-5 of 10 classes says little; reported because paper 002 does."
+    tta = classification_report(predict(model, data, batch_size, flip=True).numpy(), data["label"].numpy(), names, ks=(1,))
+    report["flip_tta"] = {"top1": tta["top1"], "macro_f1": tta["macro_f1"],
+                          "note": "test-time augmentation: softmax averaged over each clip and its mirror image "
+                                  "(2× the compute); the figures above are single-view"}
     gt_logits = predict(model, data, batch_size, ground_truth_keypoints=True)
     report["top1_ground_truth_keypoints"] = float((gt_logits.argmax(1) == data["label"]).float().mean())
     cond = data["condition"].numpy()

@@ -23,6 +23,7 @@ import torch
 
 from smartclass.errors import InputError
 from smartclass.io import atomic_path
+from smartclass.layouts import UPPER_BODY_17
 from smartclass.losses.enhancement import EnhancementLoss
 from smartclass.losses.focal import FocalLoss, class_weights_from_counts
 from smartclass.losses.fusion import FusionLoss
@@ -168,6 +169,29 @@ def load_checkpoint(path: str | Path) -> tuple[TrimodalRecognizer, dict]:
 
 
 # -- loops --------------------------------------------------------------------------------------------
+_MIRROR = torch.from_numpy(UPPER_BODY_17.mirror())
+
+
+def random_flip(b: dict, p: float = 0.5) -> dict:
+    """Mirror each sample of batch ``b`` left↔right with probability ``p``: the images (last axis) and the
+    keypoints (u → 1 − u, left and right joints swapped). Every class of the fine vocabulary is mirror-symmetric
+    (the generator picks the acting hand at random), so labels stay. Works on clips ``(N, T, C, H, W)`` and
+    single frames ``(N, C, H, W)``; image keys that are absent or ``None`` are skipped."""
+    kp = b["keypoints"]
+    flip = torch.rand(kp.shape[0]) < p
+    if not flip.any():
+        return b
+    out = dict(b)
+    for k in ("rgb", "rgb_clean", "depth", "thermal"):
+        x = b.get(k)
+        if x is not None:
+            out[k] = torch.where(flip.view(-1, *[1] * (x.dim() - 1)), x.flip(-1), x)
+    mirrored = kp[..., _MIRROR, :].clone()
+    mirrored[..., 0] = 1 - mirrored[..., 0]
+    out["keypoints"] = torch.where(flip.view(-1, *[1] * (kp.dim() - 1)), mirrored, kp)
+    return out
+
+
 @torch.no_grad()
 def precise_bn(model: TrimodalRecognizer, data: dict, samples: int = 192, batch_size: int = 16, seed: int = 0) -> None:
     """Re-estimate every BatchNorm's running statistics as the plain average over ``samples`` training clips
@@ -194,14 +218,21 @@ def precise_bn(model: TrimodalRecognizer, data: dict, samples: int = 192, batch_
 
 
 @torch.no_grad()
-def predict(model: TrimodalRecognizer, data: dict, batch_size: int = 16, ground_truth_keypoints: bool = False) -> torch.Tensor:
-    """Logits ``(N, C)`` of every sample in packed ``data``."""
+def predict(model: TrimodalRecognizer, data: dict, batch_size: int = 16, ground_truth_keypoints: bool = False,
+            flip: bool = False) -> torch.Tensor:
+    """Logits ``(N, C)`` of every sample in packed ``data``. ``flip``: test-time augmentation, the log of the
+    mean of the softmax probabilities of each clip and its mirror image (twice the compute)."""
     model.eval()
     out = []
     for idx in torch.arange(len(data["label"])).split(batch_size):
         b = unpack(data, idx)
         o = model(*model_inputs(b), keypoints=b["keypoints"] if ground_truth_keypoints else None)
-        out.append(o.logits)
+        if not flip:
+            out.append(o.logits)
+            continue
+        m = random_flip(b, p=1.0)
+        o2 = model(*model_inputs(m), keypoints=m["keypoints"] if ground_truth_keypoints else None)
+        out.append(((o.logits.softmax(1) + o2.logits.softmax(1)) / 2).log())
     return torch.cat(out)
 
 
@@ -220,10 +251,13 @@ def keypoint_warmup(model: TrimodalRecognizer, train: dict, tc: TrainConfig, sta
     while state["warmup_steps"] < total:
         idx = torch.randint(0, n, (2 * tc.batch_size,))
         fr = torch.randint(0, t, (len(idx),))
-        depth = train["depth"][idx, fr].float() if bool(train["has_depth"][idx].all()) else None
-        thermal = train["thermal"][idx, fr].float() if bool(train["has_thermal"][idx].all()) else None
-        heat = model.frame_heatmaps(train["rgb"][idx, fr].float() / 255, depth, thermal)
-        loss = keypoint_loss(heat, train["keypoints"][idx, fr])
+        f = {"rgb": train["rgb"][idx, fr].float() / 255, "keypoints": train["keypoints"][idx, fr],
+             "depth": train["depth"][idx, fr].float() if bool(train["has_depth"][idx].all()) else None,
+             "thermal": train["thermal"][idx, fr].float() if bool(train["has_thermal"][idx].all()) else None}
+        if tc.flip:
+            f = random_flip(f)
+        heat = model.frame_heatmaps(f["rgb"], f["depth"], f["thermal"])
+        loss = keypoint_loss(heat, f["keypoints"])
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -281,6 +315,8 @@ def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_
         sums = np.zeros(len(RecognizerLoss.TASKS) + 1)
         for s, idx in enumerate(perm.split(tc.batch_size)):
             b = unpack(train, idx)
+            if tc.flip:
+                b = random_flip(b)
             gt = torch.rand(()) < tc.teacher_forcing
             o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None)
             total, parts, _ = criterion(o, b)
