@@ -48,3 +48,12 @@ def test_bone_motion_is_the_motion_of_the_bones():
     s = make_streams(kp, KINECT_V1_20, ("bone", "bone_motion"))
     np.testing.assert_allclose(s[0, 3:, :-1], np.diff(s[0, :3], axis=1), atol=1e-6)
     np.testing.assert_allclose(s[0, 3:, -1], 0)
+
+
+def test_local_stream_ignores_the_path_of_the_body():
+    rng = np.random.default_rng(6)
+    kp = rng.normal(size=(1, 6, 20, 3)).astype(np.float32)
+    walk = np.cumsum(rng.normal(size=(1, 6, 1, 3)), axis=1).astype(np.float32)  # a different translation per frame
+    a = make_streams(kp, KINECT_V1_20, ("local",))
+    np.testing.assert_allclose(make_streams(kp + walk, KINECT_V1_20, ("local",)), a, atol=1e-5)
+    np.testing.assert_allclose(a[0, :, :, KINECT_V1_20.center], 0)

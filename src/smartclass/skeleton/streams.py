@@ -7,7 +7,7 @@ import numpy as np
 from smartclass.layouts import Layout
 from smartclass.skeleton.so3 import joint_rotations, left_right_pair
 
-STREAMS = ("joint", "bone", "motion", "bone_motion", "so3")
+STREAMS = ("joint", "bone", "motion", "bone_motion", "so3", "local")
 
 
 def normalise_sequence(kp: np.ndarray, layout: Layout, align: bool = False) -> np.ndarray:
@@ -40,8 +40,9 @@ def resample(kp: np.ndarray, frames: int, start: float = 0.0, stop: float = 1.0)
 
 def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STREAMS[:3]) -> np.ndarray:
     """``(M, T, V, 3)`` → ``(M, 3·len(streams), T, V)``: joints, bones (joint − parent), motion (t+1 − t) of
-    the joints and of the bones, and the per-joint SO(3) rotations of
-    :func:`~smartclass.skeleton.so3.joint_rotations`."""
+    the joints and of the bones, the per-joint SO(3) rotations of
+    :func:`~smartclass.skeleton.so3.joint_rotations`, and ``local``: the joints relative to each frame's centre
+    joint (the posture without the body's path; walking hides a carrying posture in the joint stream)."""
     motion = lambda x: np.concatenate([np.diff(x, axis=1), np.zeros_like(x[:, :1])], axis=1)  # noqa: E731
     parts = []
     for s in streams:
@@ -53,6 +54,8 @@ def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STRE
             parts.append(motion(kp))
         elif s == "bone_motion":
             parts.append(motion(kp - kp[:, :, layout.parents()]))
+        elif s == "local":
+            parts.append(kp - kp[:, :, layout.center : layout.center + 1])
         elif s == "so3":
             parts.append(joint_rotations(kp, layout))
         else:
