@@ -172,24 +172,28 @@ def load_checkpoint(path: str | Path) -> tuple[TrimodalRecognizer, dict]:
 _MIRROR = torch.from_numpy(UPPER_BODY_17.mirror())
 
 
-def random_flip(b: dict, p: float = 0.5) -> dict:
-    """Mirror each sample of batch ``b`` left↔right with probability ``p``: the images (last axis) and the
-    keypoints (u → 1 − u, left and right joints swapped). Every class of the fine vocabulary is mirror-symmetric
-    (the generator picks the acting hand at random), so labels stay. Works on clips ``(N, T, C, H, W)`` and
-    single frames ``(N, C, H, W)``; image keys that are absent or ``None`` are skipped."""
+def mirror(b: dict, which: torch.Tensor | None = None) -> dict:
+    """Batch ``b`` with the samples ``which`` (a boolean mask; all when ``None``) mirrored left↔right: the
+    images (last axis) and the keypoints (u → 1 − u, left and right joints swapped). Works on clips
+    ``(N, T, C, H, W)`` and single frames ``(N, C, H, W)``; image keys that are absent or ``None`` are skipped."""
     kp = b["keypoints"]
-    flip = torch.rand(kp.shape[0]) < p
-    if not flip.any():
-        return b
+    which = torch.ones(kp.shape[0], dtype=torch.bool) if which is None else which
     out = dict(b)
     for k in ("rgb", "rgb_clean", "depth", "thermal"):
         x = b.get(k)
         if x is not None:
-            out[k] = torch.where(flip.view(-1, *[1] * (x.dim() - 1)), x.flip(-1), x)
+            out[k] = torch.where(which.view(-1, *[1] * (x.dim() - 1)), x.flip(-1), x)
     mirrored = kp[..., _MIRROR, :].clone()
     mirrored[..., 0] = 1 - mirrored[..., 0]
-    out["keypoints"] = torch.where(flip.view(-1, *[1] * (kp.dim() - 1)), mirrored, kp)
+    out["keypoints"] = torch.where(which.view(-1, *[1] * (kp.dim() - 1)), mirrored, kp)
     return out
+
+
+def random_flip(b: dict, p: float = 0.5) -> dict:
+    """:func:`mirror` each sample of batch ``b`` with probability ``p``. Every class of the fine vocabulary is
+    mirror-symmetric (the generator picks the acting hand at random), so labels stay."""
+    which = torch.rand(b["keypoints"].shape[0]) < p
+    return mirror(b, which) if which.any() else b
 
 
 @torch.no_grad()
@@ -230,7 +234,7 @@ def predict(model: TrimodalRecognizer, data: dict, batch_size: int = 16, ground_
         if not flip:
             out.append(o.logits)
             continue
-        m = random_flip(b, p=1.0)
+        m = mirror(b)
         o2 = model(*model_inputs(m), keypoints=m["keypoints"] if ground_truth_keypoints else None)
         out.append(((o.logits.softmax(1) + o2.logits.softmax(1)) / 2).log())
     return torch.cat(out)
