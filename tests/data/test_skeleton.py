@@ -17,6 +17,8 @@ def test_utkinect_round_trip(tmp_path, write_utkinect):
     assert len(samples) == 4  # the NaN action is skipped
     assert samples[0].keypoint.shape == (1, 40, 20, 3) and samples[0].layout == "kinect_v1_20"
     assert {s.subject for s in samples} == {1, 2}
+    np.testing.assert_array_equal(samples[0].meta["frames"], np.arange(1, 41))  # the recorded frame numbers
+    np.testing.assert_array_equal(samples[1].meta["frames"], np.arange(41, 81))
 
 
 def test_utkinect_truncated_line_names_file_and_line(tmp_path, write_utkinect):

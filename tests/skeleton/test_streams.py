@@ -2,7 +2,7 @@ import numpy as np
 
 from smartclass.layouts import KINECT_V1_20
 from smartclass.skeleton.so3 import so3_exp
-from smartclass.skeleton.streams import make_streams, normalise_sequence, resample
+from smartclass.skeleton.streams import make_streams, mirror_sequence, normalise_sequence, resample
 
 
 def test_streams_shapes_and_bone_of_centre_is_zero():
@@ -31,16 +31,40 @@ def test_so3_stream_is_view_invariant():
     np.testing.assert_allclose(make_streams(moved, KINECT_V1_20, ("so3",)), a, atol=1e-4)
 
 
-def test_align_turns_first_frame_hips_onto_x_and_removes_yaw():
+def test_align_turns_the_clips_left_right_direction_onto_x_and_removes_yaw():
     rng = np.random.default_rng(4)
     kp = rng.normal(size=(1, 6, 20, 3))
     a = normalise_sequence(kp, KINECT_V1_20, align=True)
-    lh, rh = KINECT_V1_20.index("left_hip"), KINECT_V1_20.index("right_hip")
-    lr = a[0, 0, rh] - a[0, 0, lh]
-    assert lr[0] > 0 and abs(lr[2]) < 1e-5
+    lr = np.zeros(3)
+    for l, r in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder")):
+        d = a[0, :, KINECT_V1_20.index(r)] - a[0, :, KINECT_V1_20.index(l)]
+        lr += (d / np.linalg.norm(d[:, [0, 2]], axis=-1, keepdims=True)).sum(0)
+    assert lr[0] > 0 and abs(lr[2]) < 1e-4
     yaw = 1.1
     R = np.array([[np.cos(yaw), 0, np.sin(yaw)], [0, 1, 0], [-np.sin(yaw), 0, np.cos(yaw)]])
     np.testing.assert_allclose(normalise_sequence(kp @ R.T + 1.5, KINECT_V1_20, align=True), a, atol=1e-5)
+
+
+def test_align_is_not_thrown_by_one_bad_frame():
+    # a body facing the camera squarely for 20 frames; its first frame's hips are tracked 80° off
+    rng = np.random.default_rng(7)
+    kp = np.zeros((1, 20, 20, 3))
+    for name, x in (("left_hip", -1), ("right_hip", 1), ("left_shoulder", -1.2), ("right_shoulder", 1.2)):
+        kp[0, :, KINECT_V1_20.index(name), 0] = x
+    kp += rng.normal(scale=0.02, size=kp.shape)
+    kp[0, 0, KINECT_V1_20.index("right_hip")] = [np.cos(1.4), 0, np.sin(1.4)]
+    a = normalise_sequence(kp, KINECT_V1_20, align=True)
+    d = a[0, 1:, KINECT_V1_20.index("right_shoulder")] - a[0, 1:, KINECT_V1_20.index("left_shoulder")]
+    assert np.degrees(np.abs(np.arctan2(d[:, 2], d[:, 0]))).max() < 10
+
+
+def test_mirror_swaps_sides_negates_x_and_is_an_involution():
+    kp = np.random.default_rng(8).normal(size=(1, 5, 20, 3)).astype(np.float32)
+    m = mirror_sequence(kp, KINECT_V1_20)
+    lw, rw = KINECT_V1_20.index("left_wrist"), KINECT_V1_20.index("right_wrist")
+    np.testing.assert_allclose(m[..., lw, :], kp[..., rw, :] * np.array([-1, 1, 1], np.float32))
+    np.testing.assert_allclose(m[..., 0, :], kp[..., 0, :] * np.array([-1, 1, 1], np.float32))  # hip centre
+    np.testing.assert_allclose(mirror_sequence(m, KINECT_V1_20), kp)
 
 
 def test_bone_motion_is_the_motion_of_the_bones():

@@ -115,7 +115,9 @@ def read_utkinect_labels(path: str | Path) -> dict[str, dict[str, tuple[int, int
 
 
 def load_utkinect(root: str | Path, label_file: str = "actionLabel.txt") -> list[SkeletonSample]:
-    """All labelled action segments of UTKinect-Action3D (199 of 200; one was not performed)."""
+    """All labelled action segments of UTKinect-Action3D (199 of 200; one was not performed). Each sample's
+    ``meta["frames"]`` holds its recorded frame numbers: the recorder skipped frames unevenly (gaps of 2 to
+    12, some far longer), so these, not the row index, are its time axis."""
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"UTKinect root '{root}' is not a directory")
@@ -131,7 +133,7 @@ def load_utkinect(root: str | Path, label_file: str = "actionLabel.txt") -> list
             if sel.sum() < 2:
                 raise DataError(f"{root / label_file}: {seq} {action} frames {span} hold {sel.sum()} recorded frames")
             samples.append(SkeletonSample(joints[sel][None], UTKINECT_ACTIONS.index(action), subject,
-                                          f"{seq}_{action}", "kinect_v1_20"))
+                                          f"{seq}_{action}", "kinect_v1_20", meta={"frames": frames[sel]}))
     return samples
 
 

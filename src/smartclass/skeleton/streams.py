@@ -5,27 +5,49 @@ from __future__ import annotations
 import numpy as np
 
 from smartclass.layouts import Layout
-from smartclass.skeleton.so3 import joint_rotations, left_right_pair
+from smartclass.skeleton.so3 import joint_rotations
 
 STREAMS = ("joint", "bone", "motion", "bone_motion", "so3", "local")
+
+
+def left_right_pairs(layout: Layout) -> list[tuple[int, int]]:
+    """(left, right) index pairs of the hips and of the shoulders, those the layout has."""
+    names = layout.joints
+    pairs = [(names.index(a), names.index(b)) for a, b in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"))
+             if a in names and b in names]
+    if not pairs:
+        raise ValueError(f"layout '{layout.name}' has no left/right hips or shoulders for a reference direction")
+    return pairs
 
 
 def normalise_sequence(kp: np.ndarray, layout: Layout, align: bool = False) -> np.ndarray:
     """Translate so the first frame's centre joint is the origin and scale by the mean bone length
     (removes subject position and body size). ``align`` also turns the sequence about the vertical (y) axis
-    so that the first frame's left–right direction (hips, else shoulders) is +x: the subject then faces the
-    same way in every clip, whatever the camera's viewpoint."""
+    so that the clip's left–right direction is +x: the subject then faces the same way in every clip, whatever
+    the camera's viewpoint. That direction is the sum over all frames of the unit horizontal left→right vectors
+    of the hips and of the shoulders (whichever the layout has): one frame's hips are too noisy a reference
+    (on UTKinect the first frame's is more than 40° off the clip's mean in 11 % of the clips)."""
     kp = kp - kp[:, :1, layout.center : layout.center + 1]
     child, parent = np.asarray(layout.inward).T
     length = np.linalg.norm(kp[:, :, child] - kp[:, :, parent], axis=-1).mean()
     kp = kp / (length if length > 1e-8 else 1.0)
     if align:
-        i, j = left_right_pair(layout)
-        lr = kp[0, 0, j] - kp[0, 0, i]  # left → right of the first person in the first frame
+        lr = np.zeros(3)
+        for i, j in left_right_pairs(layout):
+            d = kp[0, :, j] - kp[0, :, i]  # left → right of the first person, every frame
+            lr += (d / np.maximum(np.linalg.norm(d[:, [0, 2]], axis=-1, keepdims=True), 1e-8)).sum(0)
         a = np.arctan2(lr[2], lr[0])  # yaw that takes (x, z) of lr onto +x
         c, s = np.cos(a), np.sin(a)
         kp = kp @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]).T
     return kp.astype(np.float32)
+
+
+def mirror_sequence(kp: np.ndarray, layout: Layout) -> np.ndarray:
+    """Left–right mirror image of ``(M, T, V, 3)`` joints: x negated and left/right joints swapped (a
+    left-handed wave becomes a right-handed one; an aligned clip stays aligned)."""
+    out = kp[..., layout.mirror(), :].copy()
+    out[..., 0] *= -1
+    return out
 
 
 def resample(kp: np.ndarray, frames: int, start: float = 0.0, stop: float = 1.0) -> np.ndarray:
