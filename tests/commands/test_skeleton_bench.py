@@ -39,9 +39,12 @@ def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkin
     (tmp_path / "fixed.txt").write_text((tmp_path / "actionLabel.txt").read_text())
     out = tmp_path / "r.json"
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "mstgcn",
-                 "--labels", "fixed.txt", "--repeats", "2", "--epochs", "1", "--class-weights", "--out", str(out)]) == 0
+                 "--labels", "fixed.txt", "--repeats", "2", "--epochs", "1", "--class-weights", "--flip", "--flip-tta",
+                 "--workers", "2", "--out", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["results"]["labels"] == "fixed.txt" and res["results"]["splits"] == 2
     assert "--labels fixed.txt" in res["command"] and res["benchmark"] == "r"
+    assert "--flip --flip-tta --workers 2" in res["command"] and res["results"]["workers"] == 2
+    assert res["results"]["gcn_settings"]["flip"] and res["results"]["gcn_settings"]["flip_tta"]
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--labels", "nope.txt"]) == 2
     assert "nope.txt" in capsys.readouterr().err

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -74,3 +76,46 @@ def test_ensemble_trains_one_model_per_stream_and_sums_their_probabilities():
         assert p.shape == (3, 3) and np.allclose(p.sum(1), 1)
     alone = gcn_scores("stgcn", train, test, 3, replace(settings, streams=("joint",)))["joint"]
     np.testing.assert_allclose(both["joint"], alone, atol=1e-6)  # same seed, same model as training it alone
+
+
+def test_flip_mirrors_about_half_the_training_clips_and_mirror_flag_mirrors_all(monkeypatch):
+    import smartclass.skeleton.protocol as protocol
+    from smartclass.layouts import KINECT_V1_20
+    from smartclass.skeleton.streams import make_streams, mirror_sequence, normalise_sequence, resample
+
+    samples = _samples(subjects=(1,), per=1) * 40
+    settings = GCNSettings(frames=8, streams=("joint",), flip=True)
+    kp = resample(normalise_sequence(samples[0].keypoint[:1], KINECT_V1_20, True), 8)
+    plain = make_streams(kp, KINECT_V1_20, ("joint",))[0]
+    mirrored = make_streams(mirror_sequence(kp, KINECT_V1_20), KINECT_V1_20, ("joint",))[0]
+    np.testing.assert_allclose(sequence_tensor(samples[:1], settings, mirror=True)[0].numpy(), mirrored, atol=1e-6)
+    monkeypatch.setattr(protocol, "random_augment", lambda kp, rng, *a, **k: kp)  # leave only the flips
+    x = sequence_tensor(samples, settings, np.random.default_rng(1)).numpy()
+    is_mirror = [np.allclose(v, mirrored, atol=1e-6) for v in x]
+    assert all(m or np.allclose(v, plain, atol=1e-6) for v, m in zip(x, is_mirror))
+    assert 10 < sum(is_mirror) < 30
+    x = sequence_tensor(samples, replace(settings, flip=False), np.random.default_rng(1)).numpy()
+    assert all(np.allclose(v, plain, atol=1e-6) for v in x)
+
+
+def test_flip_tta_averages_the_clip_and_its_mirror():
+    from smartclass.skeleton.protocol import fit_gcn, stream_scores
+
+    train, test = _samples(subjects=(1, 2), per=3), _samples(subjects=(3,), per=3)
+    settings = GCNSettings(frames=8, epochs=1, batch_size=3, channels=(8,), streams=("joint",), flip=True)
+    model = fit_gcn("stgcn", train, 3, settings)
+    with torch.no_grad():
+        both = [torch.softmax(model(sequence_tensor(test, settings, mirror=m)), 1) for m in (False, True)]
+    tta = stream_scores("stgcn", train, test, 3, replace(settings, flip_tta=True))
+    np.testing.assert_allclose(tta, ((both[0] + both[1]) / 2).numpy(), atol=1e-6)
+
+
+def test_worker_processes_give_the_same_figures(tmp_path, write_utkinect):
+    write_utkinect(tmp_path, subjects=(1, 2, 3, 4))
+    settings = GCNSettings(frames=8, epochs=2, batch_size=2, channels=(8,), streams=("joint", "motion"), ensemble=True)
+    one = run_benchmark("utkinect", str(tmp_path), ("stgcn",), repeats=2, settings=settings)
+    two = run_benchmark("utkinect", str(tmp_path), ("stgcn",), repeats=2, settings=settings, workers=2)
+    assert one["models"]["stgcn"]["per_split"] == two["models"]["stgcn"]["per_split"]
+    assert one["models"]["stgcn"]["per_stream_top1"] == two["models"]["stgcn"]["per_stream_top1"]
+    with pytest.raises(InputError, match="--workers"):
+        run_benchmark("utkinect", str(tmp_path), ("stgcn",), settings=settings, workers=0)

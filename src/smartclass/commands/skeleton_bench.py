@@ -21,6 +21,9 @@ def register(app: typer.Typer) -> None:
         labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
         class_weights: bool = typer.Option(False, help="inverse-frequency class weights in the GCN loss"),
         ensemble: bool = typer.Option(False, help="one GCN per stream, probabilities summed (multi-stream fusion)"),
+        flip: bool = typer.Option(False, help="mirror left/right half of the GCN training clips"),
+        flip_tta: bool = typer.Option(False, help="average each test clip's GCN probabilities with its mirror image's"),
+        workers: int = typer.Option(1, help="processes for the GCN trainings (one thread each); results do not depend on it"),
         seed: int = typer.Option(0),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
@@ -40,9 +43,9 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         with console.status("running") as status:
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
-                                   seed=seed)
+                                   flip=flip, flip_tta=flip_tta, seed=seed)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
-                                progress=lambda m: status.update(m), labels=labels)
+                                progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
                      for k, v in res["models"].items()], title=f"{dataset}: {res['protocol']}")
         if out is not None:
@@ -51,7 +54,8 @@ def register(app: typer.Typer) -> None:
                        + "".join(f"--model {m} " for m in (model or []))
                        + f"--repeats {repeats} --epochs {epochs} --streams {','.join(chosen)} "
                        + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
-                       + ("--ensemble " if ensemble else "")
+                       + ("--ensemble " if ensemble else "") + ("--flip " if flip else "")
+                       + ("--flip-tta " if flip_tta else "") + (f"--workers {workers} " if workers > 1 else "")
                        + f"--seed {seed}")
             write_results(out.stem, res, command, out.parent)
             typer.echo(f"wrote {out}")

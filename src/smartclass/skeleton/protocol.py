@@ -21,7 +21,7 @@ from smartclass.layouts import get_layout
 from smartclass.skeleton.baselines import SO3SVM
 from smartclass.skeleton.so3 import so3_features
 from smartclass.skeleton.augment import random_augment
-from smartclass.skeleton.streams import make_streams, normalise_sequence, resample
+from smartclass.skeleton.streams import make_streams, mirror_sequence, normalise_sequence, resample
 
 DATASETS: dict[str, Callable[[str], list[SkeletonSample]]] = {
     "utkinect": load_utkinect,
@@ -46,6 +46,8 @@ class GCNSettings:
     align: bool = True
     class_weights: bool = False  # weight the loss by inverse class frequency (imbalanced training sets)
     ensemble: bool = False  # one model per stream, softmax scores summed (PYSKL's multi-stream late fusion)
+    flip: bool = False  # mirror left↔right half of the training clips (fresh draw every epoch)
+    flip_tta: bool = False  # test-time: average the probabilities of each clip and of its mirror image
     seed: int = 0
 
 
@@ -68,15 +70,20 @@ def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: i
 
 
 def sequence_tensor(samples: list[SkeletonSample], settings: GCNSettings,
-                    rng: np.random.Generator | None = None) -> torch.Tensor:
+                    rng: np.random.Generator | None = None, mirror: bool = False) -> torch.Tensor:
     """Samples → network input ``(N, 3·S, T, V)`` (first person, normalised, resampled to ``settings.frames``,
-    S streams); with ``rng``, a fresh random augmentation of every sample."""
+    S streams); with ``rng``, a fresh random augmentation of every sample (and, with ``settings.flip``, a
+    left–right mirror of about half of them); ``mirror`` mirrors every sample (flip test-time augmentation)."""
     layout = get_layout(samples[0].layout)
     out = []
     for s in samples:
         kp = resample(normalise_sequence(s.keypoint[:1], layout, settings.align), settings.frames)
         if rng is not None:
             kp = random_augment(kp, rng, settings.max_angle, min_keep=settings.min_keep)
+            if settings.flip and rng.random() < 0.5:
+                kp = mirror_sequence(kp, layout)
+        if mirror:
+            kp = mirror_sequence(kp, layout)
         out.append(make_streams(kp, layout, settings.streams)[0])
     return torch.from_numpy(np.stack(out))
 
@@ -93,16 +100,31 @@ def gcn_scores(model_name: str, train: list[SkeletonSample], test: list[Skeleton
     """Class probabilities ``(len(test), num_classes)`` per model, keyed by its streams (``"joint+bone"``):
     one model on all streams, or with ``settings.ensemble`` one model per stream (each trained with the same
     seed), whose probabilities are summed for the ensemble's prediction."""
-    from dataclasses import replace
+    return {"+".join(streams): stream_scores(model_name, train, test, num_classes, replace(settings, streams=streams))
+            for streams in stream_groups(settings)}
 
-    groups = [(s,) for s in settings.streams] if settings.ensemble else [settings.streams]
-    out = {}
-    for streams in groups:
-        sub = replace(settings, streams=streams)
-        model = fit_gcn(model_name, train, num_classes, sub)
-        with torch.no_grad():
-            out["+".join(streams)] = torch.softmax(model(sequence_tensor(test, sub)), 1).numpy()
-    return out
+
+def stream_groups(settings: GCNSettings) -> list[tuple[str, ...]]:
+    """The stream sets of the models to train: one per stream with ``ensemble``, else all in one."""
+    return [(s,) for s in settings.streams] if settings.ensemble else [settings.streams]
+
+
+def stream_scores(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
+                  settings: GCNSettings) -> np.ndarray:
+    """Test probabilities of one GCN on ``settings.streams`` (averaged with the mirrored clips' under
+    ``settings.flip_tta``)."""
+    model = fit_gcn(model_name, train, num_classes, settings)
+    with torch.no_grad():
+        p = torch.softmax(model(sequence_tensor(test, settings)), 1)
+        if settings.flip_tta:
+            p = (p + torch.softmax(model(sequence_tensor(test, settings, mirror=True)), 1)) / 2
+    return p.numpy()
+
+
+def _stream_job(args: tuple) -> np.ndarray:
+    """:func:`stream_scores` in a worker process, on one thread (workers split the cores between them)."""
+    torch.set_num_threads(1)
+    return stream_scores(*args)
 
 
 def fit_gcn(model_name: str, train: list[SkeletonSample], num_classes: int,
@@ -144,14 +166,18 @@ def so3_svm_accuracy(train: list[SkeletonSample], test: list[SkeletonSample], fr
 
 def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, repeats: int = 10, seed: int = 0,
                   settings: GCNSettings | None = None, progress: Callable[[str], None] | None = None,
-                  labels: str | None = None) -> dict:
+                  labels: str | None = None, workers: int = 1) -> dict:
     """Run every model on every split of the protocol; returns per-model mean/std top-1 and wall time.
-    ``labels``: UTKinect label file name inside ``root`` (default ``actionLabel.txt``)."""
+    ``labels``: UTKinect label file name inside ``root`` (default ``actionLabel.txt``). ``workers``: GCN
+    trainings (one per split and stream model) run in that many processes of one thread each; every training
+    seeds itself, so the figures do not depend on it."""
     if dataset not in DATASETS:
         raise InputError(f"--dataset must be one of {list(DATASETS)}, got '{dataset}'")
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         raise InputError(f"--model '{unknown[0]}' is not one of {list(MODELS)}")
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
     settings = settings or GCNSettings(seed=seed)
     if labels is not None and dataset != "utkinect":
         raise InputError(f"--labels applies to utkinect only; {dataset} files carry their own labels")
@@ -161,20 +187,28 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
     for name in models:
         t0 = time.perf_counter()
         accs, per_stream = [], {}
-        for k, (tr, te) in enumerate(splits):
-            train, test = [samples[i] for i in tr], [samples[i] for i in te]
-            if name == "so3-svm":
-                acc = so3_svm_accuracy(train, test, settings.frames, seed)
-            else:
-                truth = np.array([s.label for s in test])
-                scores = gcn_scores(name, train, test, NUM_CLASSES[dataset], settings)
-                acc = float(np.mean(sum(scores.values()).argmax(1) == truth))
-                if len(scores) > 1:
-                    for stream, p in scores.items():
+        if name == "so3-svm":
+            for k, (tr, te) in enumerate(splits):
+                accs.append(so3_svm_accuracy([samples[i] for i in tr], [samples[i] for i in te], settings.frames, seed))
+                if progress:
+                    progress(f"{name} split {k + 1}/{len(splits)}: top-1 {accs[-1]:.4f}")
+        else:
+            groups = stream_groups(settings)
+            jobs = [(name, [samples[i] for i in tr], [samples[i] for i in te], NUM_CLASSES[dataset],
+                     replace(settings, streams=g)) for tr, te in splits for g in groups]
+
+            def report(done: int, name: str = name, n: int = len(jobs), m: int = len(groups)) -> None:
+                if progress:
+                    progress(f"{name}: {done}/{n} trainings ({len(splits)} splits × {m} models)")
+
+            scores = _run_jobs(jobs, workers, report)
+            for k, (_, te) in enumerate(splits):
+                truth = np.array([samples[i].label for i in te])
+                mine = dict(zip(("+".join(g) for g in groups), scores[k * len(groups):(k + 1) * len(groups)]))
+                accs.append(float(np.mean(sum(mine.values()).argmax(1) == truth)))
+                if len(mine) > 1:
+                    for stream, p in mine.items():
                         per_stream.setdefault(stream, []).append(float(np.mean(p.argmax(1) == truth)))
-            accs.append(acc)
-            if progress:
-                progress(f"{name} split {k + 1}/{len(splits)}: top-1 {acc:.4f}")
         results[name] = {"top1": float(np.mean(accs)), "top1_std": float(np.std(accs)),
                          "per_split": accs, "seconds": time.perf_counter() - t0}
         if per_stream:  # each stream's own model, before the ensemble sums them
@@ -183,5 +217,24 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
             "labels": labels or "dataset default",  # a custom label file is named; the default is not
             "protocol": "odd subjects train / even test" if dataset == "msraction3d"
             else f"cross-subject, half the subjects train, {len(splits)} random subject splits",
+            "workers": workers,
             "gcn_settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
             "models": results}
+
+
+def _run_jobs(jobs: list[tuple], workers: int, progress: Callable[[int], None]) -> list[np.ndarray]:
+    """:func:`stream_scores` of every job, in order; in ``workers`` processes when more than one."""
+    if workers <= 1:
+        out = []
+        for job in jobs:
+            out.append(stream_scores(*job))
+            progress(len(out))
+        return out
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
+        out = []
+        for p in pool.map(_stream_job, jobs):
+            out.append(p)
+            progress(len(out))
+        return out
