@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
 import typer
+
+
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def register(app: typer.Typer) -> None:
@@ -15,7 +19,7 @@ def register(app: typer.Typer) -> None:
         root: Path = typer.Option(..., help="folder holding the dataset's skeleton files"),
         model: Optional[list[str]] = typer.Option(None, help="mstgcn, stgcn, so3-svm (repeatable; default all)"),
         out: Optional[Path] = typer.Option(None, help="write the results JSON here"),
-        repeats: int = typer.Option(10, help="random subject splits (UTKinect)"),
+        repeats: int = typer.Option(5, help="random subject splits (UTKinect)"),
         epochs: int = typer.Option(80, help="GCN training epochs per split"),
         streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated"),
         labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
@@ -23,7 +27,8 @@ def register(app: typer.Typer) -> None:
         ensemble: bool = typer.Option(False, help="one GCN per stream, probabilities summed (multi-stream fusion)"),
         flip: bool = typer.Option(False, help="mirror left/right half of the GCN training clips"),
         flip_tta: bool = typer.Option(False, help="average each test clip's GCN probabilities with its mirror image's"),
-        workers: int = typer.Option(1, help="processes for the GCN trainings (one thread each); results do not depend on it"),
+        workers: int = typer.Option(DEFAULT_WORKERS, help="processes for the GCN trainings (one thread each; default: "
+                                    "the CPU count, at most 4); the figures do not depend on it"),
         seed: int = typer.Option(0),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""

@@ -51,7 +51,7 @@ class GCNSettings:
     seed: int = 0
 
 
-def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: int = 10,
+def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: int = 5,
                          seed: int = 0) -> Iterator[tuple[list[int], list[int]]]:
     """Yield (train indices, test indices) of the dataset's standard cross-subject protocol."""
     subjects = np.array([s.subject for s in samples])
@@ -164,7 +164,7 @@ def so3_svm_accuracy(train: list[SkeletonSample], test: list[SkeletonSample], fr
     return float(np.mean(clf.predict([curve(s) for s in test]) == np.array([s.label for s in test])))
 
 
-def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, repeats: int = 10, seed: int = 0,
+def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, repeats: int = 5, seed: int = 0,
                   settings: GCNSettings | None = None, progress: Callable[[str], None] | None = None,
                   labels: str | None = None, workers: int = 1) -> dict:
     """Run every model on every split of the protocol; returns per-model mean/std top-1 and wall time.
@@ -224,6 +224,7 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
 
 def _run_jobs(jobs: list[tuple], workers: int, progress: Callable[[int], None]) -> list[np.ndarray]:
     """:func:`stream_scores` of every job, in order; in ``workers`` processes when more than one."""
+    workers = min(workers, len(jobs))
     if workers <= 1:
         out = []
         for job in jobs:
@@ -232,7 +233,7 @@ def _run_jobs(jobs: list[tuple], workers: int, progress: Callable[[int], None]) 
         return out
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(min(workers, len(jobs))) as pool:
+    with ProcessPoolExecutor(workers) as pool:
         out = []
         for p in pool.map(_stream_job, jobs):
             out.append(p)
