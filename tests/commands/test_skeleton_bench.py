@@ -32,6 +32,8 @@ def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, 
     assert "--streams 'joint,depth'" in capsys.readouterr().err
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--out", "res.txt"]) == 2
     assert "--out 'res.txt'" in capsys.readouterr().err
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--channels", "32,x"]) == 2
+    assert "--channels '32,x'" in capsys.readouterr().err
 
 
 def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkinect):
@@ -40,11 +42,13 @@ def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkin
     out = tmp_path / "r.json"
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "mstgcn",
                  "--labels", "fixed.txt", "--repeats", "2", "--epochs", "1", "--class-weights", "--flip", "--flip-tta",
+                 "--channels", "8,8",
                  "--workers", "2", "--out", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["results"]["labels"] == "fixed.txt" and res["results"]["splits"] == 2
     assert "--labels fixed.txt" in res["command"] and res["benchmark"] == "r"
     assert "--flip --flip-tta --workers 2" in res["command"] and res["results"]["workers"] == 2
     assert res["results"]["gcn_settings"]["flip"] and res["results"]["gcn_settings"]["flip_tta"]
+    assert res["results"]["gcn_settings"]["channels"] == [8, 8] and "--channels 8,8 " in res["command"]
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--labels", "nope.txt"]) == 2
     assert "nope.txt" in capsys.readouterr().err

@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         repeats: int = typer.Option(5, help="random subject splits (UTKinect)"),
         epochs: int = typer.Option(80, help="GCN training epochs per split"),
         streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated"),
+        channels: str = typer.Option("32,64,64", help="GCN block widths, comma-separated (one block each)"),
         labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
         class_weights: bool = typer.Option(False, help="inverse-frequency class weights in the GCN loss"),
         ensemble: bool = typer.Option(False, help="one GCN per stream, probabilities summed (multi-stream fusion)"),
@@ -42,13 +43,19 @@ def register(app: typer.Typer) -> None:
         chosen = tuple(s.strip() for s in streams.split(",") if s.strip())
         if not chosen or any(s not in STREAMS for s in chosen):
             raise InputError(f"--streams '{streams}': expected a comma-separated subset of {list(STREAMS)}")
+        try:
+            widths = tuple(int(c) for c in channels.split(","))
+        except ValueError:
+            widths = ()
+        if not widths or min(widths) < 1:
+            raise InputError(f"--channels '{channels}': expected comma-separated positive integers, e.g. 32,64,64")
         if out is not None and out.suffix != ".json":
             raise InputError(f"--out '{out}': expected a .json file name")
 
         console = Console(stderr=True)
         with console.status("running") as status:
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
-                                   flip=flip, flip_tta=flip_tta, seed=seed)
+                                   flip=flip, flip_tta=flip_tta, channels=widths, seed=seed)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
                                 progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
@@ -58,6 +65,7 @@ def register(app: typer.Typer) -> None:
             command = (f"smartclass skeleton-bench --dataset {dataset} --root DATA_DIR "
                        + "".join(f"--model {m} " for m in (model or []))
                        + f"--repeats {repeats} --epochs {epochs} --streams {','.join(chosen)} "
+                       + (f"--channels {channels} " if widths != GCNSettings.channels else "")
                        + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
                        + ("--ensemble " if ensemble else "") + ("--flip " if flip else "")
                        + ("--flip-tta " if flip_tta else "") + (f"--workers {workers} " if workers > 1 else "")
