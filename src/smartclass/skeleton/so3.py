@@ -92,13 +92,19 @@ def bone_frames(joints: np.ndarray, layout: Layout, reference: tuple[int, int] |
     return np.stack([x, y, z], -1)
 
 
+def left_right_pairs(layout: Layout) -> list[tuple[int, int]]:
+    """(left, right) index pairs of the hips and of the shoulders, those the layout has, hips first."""
+    names = layout.joints
+    pairs = [(names.index(a), names.index(b)) for a, b in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"))
+             if a in names and b in names]
+    if not pairs:
+        raise ValueError(f"layout '{layout.name}' has no left/right hips or shoulders for a reference direction")
+    return pairs
+
+
 def left_right_pair(layout: Layout) -> tuple[int, int]:
     """Indices (left, right) of the hips, or else the shoulders: the body's left–right direction."""
-    names = layout.joints
-    for a, b in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder")):
-        if a in names and b in names:
-            return names.index(a), names.index(b)
-    raise ValueError(f"layout '{layout.name}' has no left/right hips or shoulders for a reference direction")
+    return left_right_pairs(layout)[0]
 
 
 def relative_rotations(joints: np.ndarray, layout: Layout, reference: tuple[int, int] | None = None) -> np.ndarray:

@@ -5,19 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from smartclass.layouts import Layout
-from smartclass.skeleton.so3 import joint_rotations
+from smartclass.skeleton.so3 import joint_rotations, left_right_pairs
 
 STREAMS = ("joint", "bone", "motion", "bone_motion", "so3", "local")
-
-
-def left_right_pairs(layout: Layout) -> list[tuple[int, int]]:
-    """(left, right) index pairs of the hips and of the shoulders, those the layout has."""
-    names = layout.joints
-    pairs = [(names.index(a), names.index(b)) for a, b in (("left_hip", "right_hip"), ("left_shoulder", "right_shoulder"))
-             if a in names and b in names]
-    if not pairs:
-        raise ValueError(f"layout '{layout.name}' has no left/right hips or shoulders for a reference direction")
-    return pairs
 
 
 def normalise_sequence(kp: np.ndarray, layout: Layout, align: bool = False) -> np.ndarray:
