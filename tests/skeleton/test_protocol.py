@@ -119,3 +119,20 @@ def test_worker_processes_give_the_same_figures(tmp_path, write_utkinect):
     assert one["models"]["stgcn"]["per_stream_top1"] == two["models"]["stgcn"]["per_stream_top1"]
     with pytest.raises(InputError, match="--workers"):
         run_benchmark("utkinect", str(tmp_path), ("stgcn",), settings=settings, workers=0)
+
+
+def test_seed_ensemble_sums_the_networks_of_each_seed(tmp_path, write_utkinect):
+    from smartclass.skeleton.protocol import gcn_scores
+
+    train, test = _samples(subjects=(1, 2), per=3), _samples(subjects=(3,), per=3)
+    settings = GCNSettings(frames=8, epochs=1, batch_size=3, channels=(8,), streams=("joint", "bone"), ensemble=True)
+    both = gcn_scores("stgcn", train, test, 3, replace(settings, seed=4, seeds=2))
+    first, second = (gcn_scores("stgcn", train, test, 3, replace(settings, seed=s)) for s in (4, 5))
+    assert set(both) == {"joint", "bone"}
+    for k in both:
+        np.testing.assert_allclose(both[k], first[k] + second[k], atol=1e-6)
+    write_utkinect(tmp_path, subjects=(1, 2, 3, 4))
+    res = run_benchmark("utkinect", str(tmp_path), ("stgcn",), repeats=1, settings=replace(settings, seeds=2))
+    assert set(res["models"]["stgcn"]["per_seed_top1"]) == {"0", "1"}
+    with pytest.raises(InputError, match="--seeds"):
+        run_benchmark("utkinect", str(tmp_path), ("stgcn",), settings=replace(settings, seeds=0))

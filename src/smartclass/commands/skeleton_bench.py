@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, help="write the results JSON here"),
         repeats: int = typer.Option(5, help="random subject splits (UTKinect)"),
         epochs: int = typer.Option(80, help="GCN training epochs per split"),
+        lr: float = typer.Option(2e-3, help="GCN peak learning rate (one-cycle schedule)"),
         streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated"),
         channels: str = typer.Option("32,64,64", help="GCN block widths, comma-separated (one block each)"),
         labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
@@ -30,9 +31,13 @@ def register(app: typer.Typer) -> None:
         flip_tta: bool = typer.Option(False, help="average each test clip's GCN probabilities with its mirror image's"),
         workers: int = typer.Option(DEFAULT_WORKERS, help="processes for the GCN trainings (one thread each; default: "
                                     "the CPU count, at most 4); the figures do not depend on it"),
-        seed: int = typer.Option(0),
+        seed: int = typer.Option(0, help="seed of the subject splits and of the GCN trainings"),
+        seeds: int = typer.Option(1, help="GCN networks per stream model (training seeds seed, seed+1, …), "
+                                  "probabilities summed"),
+        device: str = typer.Option("cpu", help="torch device of the GCN trainings, e.g. cuda"),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
+        import torch
         from rich.console import Console
 
         from smartclass.bench import print_table, write_results
@@ -49,13 +54,22 @@ def register(app: typer.Typer) -> None:
             widths = ()
         if not widths or min(widths) < 1:
             raise InputError(f"--channels '{channels}': expected comma-separated positive integers, e.g. 32,64,64")
+        if lr <= 0:
+            raise InputError(f"--lr must be positive, got {lr}")
+        try:
+            torch_device = torch.device(device)
+        except RuntimeError:
+            raise InputError(f"--device '{device}': expected a torch device such as cpu or cuda") from None
+        if torch_device.type == "cuda" and not torch.cuda.is_available():
+            raise InputError(f"--device '{device}': this machine has no CUDA GPU; use --device cpu")
         if out is not None and out.suffix != ".json":
             raise InputError(f"--out '{out}': expected a .json file name")
 
         console = Console(stderr=True)
         with console.status("running") as status:
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
-                                   flip=flip, flip_tta=flip_tta, channels=widths, seed=seed)
+                                   flip=flip, flip_tta=flip_tta, channels=widths, lr=lr, seed=seed,
+                                   seeds=seeds, device=device)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
                                 progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
@@ -64,11 +78,13 @@ def register(app: typer.Typer) -> None:
             # the data folder is not recorded: results are committed, the data set stays outside the repository
             command = (f"smartclass skeleton-bench --dataset {dataset} --root DATA_DIR "
                        + "".join(f"--model {m} " for m in (model or []))
-                       + f"--repeats {repeats} --epochs {epochs} --streams {','.join(chosen)} "
+                       + f"--repeats {repeats} --epochs {epochs} "
+                       + (f"--lr {lr:g} " if lr != GCNSettings.lr else "") + f"--streams {','.join(chosen)} "
                        + (f"--channels {channels} " if widths != GCNSettings.channels else "")
                        + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
                        + ("--ensemble " if ensemble else "") + ("--flip " if flip else "")
                        + ("--flip-tta " if flip_tta else "") + (f"--workers {workers} " if workers > 1 else "")
-                       + f"--seed {seed}")
+                       + f"--seed {seed}" + (f" --seeds {seeds}" if seeds != 1 else "")
+                       + (f" --device {device}" if device != "cpu" else ""))
             write_results(out.stem, res, command, out.parent)
             typer.echo(f"wrote {out}")

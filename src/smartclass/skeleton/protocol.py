@@ -49,6 +49,8 @@ class GCNSettings:
     flip: bool = False  # mirror left↔right half of the training clips (fresh draw every epoch)
     flip_tta: bool = False  # test-time: average the probabilities of each clip and of its mirror image
     seed: int = 0
+    seeds: int = 1  # networks per stream model, trained with seeds seed, seed + 1, …; probabilities summed
+    device: str = "cpu"  # where the GCNs train and run ("cuda" on a GPU machine)
 
 
 def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: int = 5,
@@ -98,10 +100,14 @@ def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
 def gcn_scores(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
                settings: GCNSettings = GCNSettings()) -> dict[str, np.ndarray]:
     """Class probabilities ``(len(test), num_classes)`` per model, keyed by its streams (``"joint+bone"``):
-    one model on all streams, or with ``settings.ensemble`` one model per stream (each trained with the same
-    seed), whose probabilities are summed for the ensemble's prediction."""
-    return {"+".join(streams): stream_scores(model_name, train, test, num_classes, replace(settings, streams=streams))
-            for streams in stream_groups(settings)}
+    one model on all streams, or with ``settings.ensemble`` one model per stream, whose probabilities are
+    summed for the ensemble's prediction. With ``settings.seeds`` > 1 each model is that many networks
+    (training seeds ``seed``, ``seed + 1``, …) and its probabilities are their sum."""
+    out: dict[str, np.ndarray] = {}
+    for streams, member in ensemble_members(settings):
+        key = "+".join(streams)
+        out[key] = out.get(key, 0) + stream_scores(model_name, train, test, num_classes, member)
+    return out
 
 
 def stream_groups(settings: GCNSettings) -> list[tuple[str, ...]]:
@@ -109,16 +115,23 @@ def stream_groups(settings: GCNSettings) -> list[tuple[str, ...]]:
     return [(s,) for s in settings.streams] if settings.ensemble else [settings.streams]
 
 
+def ensemble_members(settings: GCNSettings) -> list[tuple[tuple[str, ...], GCNSettings]]:
+    """(streams, settings) of every network to train: each stream model × each of ``settings.seeds`` seeds."""
+    return [(g, replace(settings, streams=g, seed=settings.seed + i))
+            for g in stream_groups(settings) for i in range(settings.seeds)]
+
+
 def stream_scores(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
                   settings: GCNSettings) -> np.ndarray:
     """Test probabilities of one GCN on ``settings.streams`` (averaged with the mirrored clips' under
     ``settings.flip_tta``)."""
     model = fit_gcn(model_name, train, num_classes, settings)
+    device = settings.device
     with torch.no_grad():
-        p = torch.softmax(model(sequence_tensor(test, settings)), 1)
+        p = torch.softmax(model(sequence_tensor(test, settings).to(device)), 1)
         if settings.flip_tta:
-            p = (p + torch.softmax(model(sequence_tensor(test, settings, mirror=True)), 1)) / 2
-    return p.numpy()
+            p = (p + torch.softmax(model(sequence_tensor(test, settings, mirror=True).to(device)), 1)) / 2
+    return p.cpu().numpy()
 
 
 def _stream_job(args: tuple) -> np.ndarray:
@@ -138,17 +151,19 @@ def fit_gcn(model_name: str, train: list[SkeletonSample], num_classes: int,
     layout = get_layout(train[0].layout)
     cls = MSTGCN if model_name == "mstgcn" else STGCN
     model = cls(layout, 3 * len(settings.streams), num_classes, channels=settings.channels, dropout=settings.dropout)
-    y_train = torch.tensor([s.label for s in train])
+    model = model.to(settings.device)
+    y_train = torch.tensor([s.label for s in train], device=settings.device)
     weight = class_weights(y_train, num_classes) if settings.class_weights else None
     steps = settings.epochs * ((len(train) + settings.batch_size - 1) // settings.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=steps)
     for _ in range(settings.epochs):
-        x = sequence_tensor(train, settings, rng)  # fresh augmentation each epoch
+        x = sequence_tensor(train, settings, rng).to(settings.device)  # fresh augmentation each epoch
         model.train()
         for idx in torch.randperm(len(train)).split(settings.batch_size):
             if len(idx) < 2:
                 continue  # BatchNorm needs more than one sample
+            idx = idx.to(settings.device)
             loss = F.cross_entropy(model(x[idx]), y_train[idx], weight=weight, label_smoothing=0.1)
             opt.zero_grad()
             loss.backward()
@@ -179,6 +194,8 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     settings = settings or GCNSettings(seed=seed)
+    if settings.seeds < 1:
+        raise InputError(f"--seeds must be at least 1, got {settings.seeds}")
     if labels is not None and dataset != "utkinect":
         raise InputError(f"--labels applies to utkinect only; {dataset} files carry their own labels")
     samples = load_utkinect(root, labels) if labels is not None else DATASETS[dataset](root)
@@ -186,25 +203,32 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
     results: dict = {}
     for name in models:
         t0 = time.perf_counter()
-        accs, per_stream = [], {}
+        accs, per_stream, per_seed = [], {}, {}
         if name == "so3-svm":
             for k, (tr, te) in enumerate(splits):
                 accs.append(so3_svm_accuracy([samples[i] for i in tr], [samples[i] for i in te], settings.frames, seed))
                 if progress:
                     progress(f"{name} split {k + 1}/{len(splits)}: top-1 {accs[-1]:.4f}")
         else:
-            groups = stream_groups(settings)
-            jobs = [(name, [samples[i] for i in tr], [samples[i] for i in te], NUM_CLASSES[dataset],
-                     replace(settings, streams=g)) for tr, te in splits for g in groups]
+            members = ensemble_members(settings)
+            jobs = [(name, [samples[i] for i in tr], [samples[i] for i in te], NUM_CLASSES[dataset], member)
+                    for tr, te in splits for _, member in members]
 
-            def report(done: int, name: str = name, n: int = len(jobs), m: int = len(groups)) -> None:
+            def report(done: int, name: str = name, n: int = len(jobs), m: int = len(members)) -> None:
                 if progress:
-                    progress(f"{name}: {done}/{n} trainings ({len(splits)} splits × {m} models)")
+                    progress(f"{name}: {done}/{n} trainings ({len(splits)} splits × {m} networks)")
 
             scores = _run_jobs(jobs, workers, report)
             for k, (_, te) in enumerate(splits):
                 truth = np.array([samples[i].label for i in te])
-                mine = dict(zip(("+".join(g) for g in groups), scores[k * len(groups):(k + 1) * len(groups)]))
+                mine: dict[str, np.ndarray] = {}
+                alone: dict[int, np.ndarray] = {}  # each training seed's networks without the others
+                for (streams, member), p in zip(members, scores[k * len(members):(k + 1) * len(members)]):
+                    mine["+".join(streams)] = mine.get("+".join(streams), 0) + p
+                    alone[member.seed] = alone.get(member.seed, 0) + p
+                if len(alone) > 1:
+                    for sd, p in alone.items():
+                        per_seed.setdefault(str(sd), []).append(float(np.mean(p.argmax(1) == truth)))
                 accs.append(float(np.mean(sum(mine.values()).argmax(1) == truth)))
                 if len(mine) > 1:
                     for stream, p in mine.items():
@@ -213,6 +237,8 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
                          "per_split": accs, "seconds": time.perf_counter() - t0}
         if per_stream:  # each stream's own model, before the ensemble sums them
             results[name]["per_stream_top1"] = {k: float(np.mean(v)) for k, v in per_stream.items()}
+        if per_seed:  # each training seed's networks alone, before the seed ensemble sums them
+            results[name]["per_seed_top1"] = {k: float(np.mean(v)) for k, v in per_seed.items()}
     return {"dataset": dataset, "num_samples": len(samples), "splits": len(splits), "seed": seed,
             "labels": labels or "dataset default",  # a custom label file is named; the default is not
             "protocol": "odd subjects train / even test" if dataset == "msraction3d"
@@ -231,9 +257,12 @@ def _run_jobs(jobs: list[tuple], workers: int, progress: Callable[[int], None]) 
             out.append(stream_scores(*job))
             progress(len(out))
         return out
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(workers) as pool:
+    # a forked child cannot use CUDA: GPU workers start fresh interpreters
+    context = multiprocessing.get_context("spawn" if jobs[0][-1].device != "cpu" else None)
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
         out = []
         for p in pool.map(_stream_job, jobs):
             out.append(p)
