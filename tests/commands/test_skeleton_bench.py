@@ -40,6 +40,8 @@ def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, 
     assert "--device 'gpu0'" in capsys.readouterr().err
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--seeds", "0"]) == 2
     assert "--seeds must be at least 1" in capsys.readouterr().err
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--batch-size", "1"]) == 2
+    assert "--batch-size must be at least 2" in capsys.readouterr().err
 
 
 def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkinect):
@@ -48,7 +50,7 @@ def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkin
     out = tmp_path / "r.json"
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "mstgcn",
                  "--labels", "fixed.txt", "--repeats", "2", "--epochs", "1", "--class-weights", "--flip", "--flip-tta",
-                 "--channels", "8,8", "--lr", "0.004",
+                 "--channels", "8,8", "--lr", "0.004", "--batch-size", "4",
                  "--workers", "2", "--out", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["results"]["labels"] == "fixed.txt" and res["results"]["splits"] == 2
@@ -56,6 +58,6 @@ def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkin
     assert "--flip --flip-tta --workers 2" in res["command"] and res["results"]["workers"] == 2
     assert res["results"]["gcn_settings"]["flip"] and res["results"]["gcn_settings"]["flip_tta"]
     assert res["results"]["gcn_settings"]["channels"] == [8, 8] and "--channels 8,8 " in res["command"]
-    assert res["results"]["gcn_settings"]["lr"] == 0.004 and "--lr 0.004 " in res["command"]
+    assert res["results"]["gcn_settings"]["lr"] == 0.004 and "--lr 0.004 --batch-size 4 " in res["command"]
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--labels", "nope.txt"]) == 2
     assert "nope.txt" in capsys.readouterr().err

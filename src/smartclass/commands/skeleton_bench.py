@@ -22,6 +22,7 @@ def register(app: typer.Typer) -> None:
         repeats: int = typer.Option(5, help="random subject splits (UTKinect)"),
         epochs: int = typer.Option(80, help="GCN training epochs per split"),
         lr: float = typer.Option(2e-3, help="GCN peak learning rate (one-cycle schedule)"),
+        batch_size: int = typer.Option(16, help="GCN training clips per step"),
         streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated"),
         channels: str = typer.Option("32,64,64", help="GCN block widths, comma-separated (one block each)"),
         labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
@@ -56,6 +57,8 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--channels '{channels}': expected comma-separated positive integers, e.g. 32,64,64")
         if lr <= 0:
             raise InputError(f"--lr must be positive, got {lr}")
+        if batch_size < 2:
+            raise InputError(f"--batch-size must be at least 2 (BatchNorm), got {batch_size}")
         try:
             torch_device = torch.device(device)
         except RuntimeError:
@@ -68,8 +71,8 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         with console.status("running") as status:
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
-                                   flip=flip, flip_tta=flip_tta, channels=widths, lr=lr, seed=seed,
-                                   seeds=seeds, device=device)
+                                   flip=flip, flip_tta=flip_tta, channels=widths, lr=lr, batch_size=batch_size,
+                                   seed=seed, seeds=seeds, device=device)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
                                 progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
@@ -79,7 +82,9 @@ def register(app: typer.Typer) -> None:
             command = (f"smartclass skeleton-bench --dataset {dataset} --root DATA_DIR "
                        + "".join(f"--model {m} " for m in (model or []))
                        + f"--repeats {repeats} --epochs {epochs} "
-                       + (f"--lr {lr:g} " if lr != GCNSettings.lr else "") + f"--streams {','.join(chosen)} "
+                       + (f"--lr {lr:g} " if lr != GCNSettings.lr else "")
+                       + (f"--batch-size {batch_size} " if batch_size != GCNSettings.batch_size else "")
+                       + f"--streams {','.join(chosen)} "
                        + (f"--channels {channels} " if widths != GCNSettings.channels else "")
                        + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
                        + ("--ensemble " if ensemble else "") + ("--flip " if flip else "")
