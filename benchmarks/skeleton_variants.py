@@ -34,9 +34,8 @@ from smartclass.bench import print_table, write_results
 from smartclass.data.skeleton import load_utkinect
 from smartclass.layouts import get_layout
 from smartclass.models.gcn import MSTGCN
-from smartclass.skeleton.augment import random_augment
-from smartclass.skeleton.protocol import GCNSettings, cross_subject_splits
-from smartclass.skeleton.streams import make_streams, mirror_sequence, normalise_sequence, resample
+from smartclass.skeleton.protocol import GCNSettings, cross_subject_splits, prepared_joints
+from smartclass.skeleton.streams import make_streams
 
 BASE = dict(channels=(32, 32, 64, 64), flip=True, flip_tta=True)
 # model options (not GCNSettings fields): pos = keypoint positions into eq. 7's distance term; jemb = a learned
@@ -90,21 +89,12 @@ class ProbeGCN(MSTGCN):
 
 
 def tensors(samples, st: GCNSettings, rng=None, mirror=False) -> tuple[torch.Tensor, torch.Tensor]:
-    """Network input ``(N, 3, T, V)`` of one stream and the positions ``(N, T, V, 3)`` (as in
-    :func:`smartclass.skeleton.protocol.sequence_tensor`, which draws the same augmentation)."""
+    """Network input ``(N, 3, T, V)`` of one stream (as :func:`smartclass.skeleton.protocol.sequence_tensor`,
+    with the same augmentation draws) and the joint positions ``(N, T, V, 3)``."""
     layout = get_layout(samples[0].layout)
-    xs, ps = [], []
-    for s in samples:
-        kp = resample(normalise_sequence(s.keypoint[:1], layout, st.align), st.frames)
-        if rng is not None:
-            kp = random_augment(kp, rng, st.max_angle, min_keep=st.min_keep)
-            if st.flip and rng.random() < 0.5:
-                kp = mirror_sequence(kp, layout)
-        if mirror:
-            kp = mirror_sequence(kp, layout)
-        xs.append(make_streams(kp, layout, st.streams)[0])
-        ps.append(kp[0])
-    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ps))
+    kps = [prepared_joints(s, st, rng, mirror) for s in samples]
+    xs = [make_streams(kp, layout, st.streams)[0] for kp in kps]
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack([kp[0] for kp in kps]))
 
 
 def run_job(job: tuple, samples: list, device: str) -> dict:

@@ -1,8 +1,6 @@
 """The MST-GCN variant probe: with its options off it is MST-GCN itself, and its table scores what it read."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,18 +9,9 @@ import torch
 from smartclass.layouts import get_layout
 from smartclass.models.gcn import MSTGCN
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "skeleton_variants.py"
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("skeleton_variants", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_probe_with_options_off_is_mstgcn():
-    bench = _load()
+def test_probe_with_options_off_is_mstgcn(load_benchmark):
+    bench = load_benchmark("skeleton_variants")
     layout = get_layout("kinect_v1_20")
     torch.manual_seed(0)
     plain = MSTGCN(layout, 3, 10, channels=(8, 16)).eval()
@@ -35,8 +24,8 @@ def test_probe_with_options_off_is_mstgcn():
     assert bench.ProbeGCN(layout, 3, 10, channels=(8,), pool="meanmax")(x).shape == (2, 10)
 
 
-def test_summary_scores_streams_their_ensemble_and_seed_ensembles(tmp_path):
-    bench = _load()
+def test_summary_scores_streams_their_ensemble_and_seed_ensembles(load_benchmark, tmp_path):
+    bench = load_benchmark("skeleton_variants")
     labels = np.array([0, 1, 0, 1])
     right, wrong = [[0.9, 0.1], [0.2, 0.8]], [[0.4, 0.6], [0.6, 0.4]]  # probabilities of test clips 0 and 1
     raw = tmp_path / "r.raw.jsonl"

@@ -77,17 +77,22 @@ def sequence_tensor(samples: list[SkeletonSample], settings: GCNSettings,
     S streams); with ``rng``, a fresh random augmentation of every sample (and, with ``settings.flip``, a
     left–right mirror of about half of them); ``mirror`` mirrors every sample (flip test-time augmentation)."""
     layout = get_layout(samples[0].layout)
-    out = []
-    for s in samples:
-        kp = resample(normalise_sequence(s.keypoint[:1], layout, settings.align), settings.frames)
-        if rng is not None:
-            kp = random_augment(kp, rng, settings.max_angle, min_keep=settings.min_keep)
-            if settings.flip and rng.random() < 0.5:
-                kp = mirror_sequence(kp, layout)
-        if mirror:
-            kp = mirror_sequence(kp, layout)
-        out.append(make_streams(kp, layout, settings.streams)[0])
+    out = [make_streams(prepared_joints(s, settings, rng, mirror), layout, settings.streams)[0] for s in samples]
     return torch.from_numpy(np.stack(out))
+
+
+def prepared_joints(sample: SkeletonSample, settings: GCNSettings, rng: np.random.Generator | None = None,
+                    mirror: bool = False) -> np.ndarray:
+    """One sample's joints ``(1, T, V, 3)`` as the network sees them (see :func:`sequence_tensor`)."""
+    layout = get_layout(sample.layout)
+    kp = resample(normalise_sequence(sample.keypoint[:1], layout, settings.align), settings.frames)
+    if rng is not None:
+        kp = random_augment(kp, rng, settings.max_angle, min_keep=settings.min_keep)
+        if settings.flip and rng.random() < 0.5:
+            kp = mirror_sequence(kp, layout)
+    if mirror:
+        kp = mirror_sequence(kp, layout)
+    return kp
 
 
 def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
