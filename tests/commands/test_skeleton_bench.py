@@ -28,20 +28,15 @@ def test_skeleton_bench_missing_root_is_one_line_error(tmp_path, capsys):
 
 
 def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, capsys):
-    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--streams", "joint,depth"]) == 2
-    assert "--streams 'joint,depth'" in capsys.readouterr().err
-    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--out", "res.txt"]) == 2
-    assert "--out 'res.txt'" in capsys.readouterr().err
-    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--channels", "32,x"]) == 2
-    assert "--channels '32,x'" in capsys.readouterr().err
-    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--lr", "0"]) == 2
-    assert "--lr must be positive" in capsys.readouterr().err
-    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--device", "gpu0"]) == 2
-    assert "--device 'gpu0'" in capsys.readouterr().err
-    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--seeds", "0"]) == 2
-    assert "--seeds must be at least 1" in capsys.readouterr().err
-    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--batch-size", "1"]) == 2
-    assert "--batch-size must be at least 2" in capsys.readouterr().err
+    for option, value, message in [("--streams", "joint,depth", "--streams 'joint,depth'"),
+                                   ("--out", "res.txt", "--out 'res.txt'"),
+                                   ("--channels", "32,x", "--channels '32,x'"),
+                                   ("--lr", "0", "--lr must be positive"),
+                                   ("--device", "gpu0", "--device 'gpu0'"),
+                                   ("--seeds", "0", "--seeds must be at least 1"),
+                                   ("--batch-size", "1", "--batch-size must be at least 2")]:
+        assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), option, value]) == 2
+        assert message in capsys.readouterr().err
 
 
 def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkinect):
