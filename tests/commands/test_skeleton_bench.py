@@ -45,14 +45,28 @@ def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkin
     out = tmp_path / "r.json"
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "mstgcn",
                  "--labels", "fixed.txt", "--repeats", "2", "--epochs", "1", "--class-weights", "--flip", "--flip-tta",
-                 "--channels", "8,8", "--lr", "0.004", "--batch-size", "4",
+                 "--recorded-time", "--channels", "8,8", "--lr", "0.004", "--batch-size", "4",
                  "--workers", "2", "--out", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["results"]["labels"] == "fixed.txt" and res["results"]["splits"] == 2
     assert "--labels fixed.txt" in res["command"] and res["benchmark"] == "r"
-    assert "--flip --flip-tta --workers 2" in res["command"] and res["results"]["workers"] == 2
+    assert "--flip --flip-tta --recorded-time --workers 2" in res["command"] and res["results"]["workers"] == 2
+    assert res["results"]["gcn_settings"]["recorded_time"]
     assert res["results"]["gcn_settings"]["flip"] and res["results"]["gcn_settings"]["flip_tta"]
     assert res["results"]["gcn_settings"]["channels"] == [8, 8] and "--channels 8,8 " in res["command"]
     assert res["results"]["gcn_settings"]["lr"] == 0.004 and "--lr 0.004 --batch-size 4 " in res["command"]
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--labels", "nope.txt"]) == 2
     assert "nope.txt" in capsys.readouterr().err
+
+
+def test_skeleton_bench_warns_of_overlapping_label_segments_and_records_them(tmp_path, capsys, write_utkinect):
+    write_utkinect(tmp_path, subjects=(1, 2, 3, 4))
+    labels = tmp_path / "actionLabel.txt"
+    labels.write_text(labels.read_text().replace("sitDown: 41 80", "sitDown: 31 80", 1))
+    out = tmp_path / "r.json"
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "so3-svm",
+                 "--repeats", "1", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "actionLabel.txt has 1 overlapping action segments" in err
+    assert "s01_e01: walk 1–40 overlaps sitDown 31–80" in err
+    assert json.loads(out.read_text())["results"]["label_overlaps"] == ["s01_e01: walk 1–40 overlaps sitDown 31–80"]

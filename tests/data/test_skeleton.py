@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from smartclass.data.skeleton import (
-    load_msr_action3d, load_pyskl, load_utkinect, read_msr_action3d, read_ntu_skeleton, read_utkinect_labels,
+    load_msr_action3d, load_pyskl, load_utkinect, overlapping_segments, read_msr_action3d, read_ntu_skeleton,
+    read_utkinect_labels,
 )
 from smartclass.errors import DataError
 
@@ -35,6 +36,21 @@ def test_utkinect_unknown_action_is_named(tmp_path):
     (tmp_path / "actionLabel.txt").write_text("s01_e01\ndance: 1 10\n")
     with pytest.raises(DataError, match=r"actionLabel\.txt:2: unknown action 'dance'"):
         read_utkinect_labels(tmp_path / "actionLabel.txt")
+
+
+def test_overlapping_utkinect_segments_are_named_and_shared_boundaries_are_not():
+    labels = {"s01_e01": {"walk": (1, 40), "sitDown": (40, 80), "push": (100, 300), "throw": (150, 170),
+                          "carry": None},
+              "s02_e01": {"pull": (10, 50), "push": (45, 60)}}
+    assert overlapping_segments(labels) == ["s01_e01: push 100–300 overlaps throw 150–170",
+                                            "s02_e01: pull 10–50 overlaps push 45–60"]
+
+
+@pytest.mark.skipif(not (SHARED / "utkinect").is_dir(), reason="UTKinect (../shared/data) not present")
+def test_real_utkinect_label_file_has_three_overlaps_and_the_modified_one_none():
+    overlaps = overlapping_segments(read_utkinect_labels(SHARED / "utkinect" / "actionLabel.txt"))
+    assert [o.split(":")[0] for o in overlaps] == ["s03_e01", "s09_e01", "s10_e02"]
+    assert overlapping_segments(read_utkinect_labels(SHARED / "utkinect" / "actionLabel_modified.txt")) == []
 
 
 def test_msr_action3d_reader_and_truncation(tmp_path, write_msr):

@@ -98,6 +98,24 @@ def test_flip_mirrors_about_half_the_training_clips_and_mirror_flag_mirrors_all(
     assert all(np.allclose(v, plain, atol=1e-6) for v in x)
 
 
+def test_recorded_time_resamples_on_the_samples_frame_numbers_where_they_have_them():
+    from smartclass.layouts import KINECT_V1_20
+    from smartclass.skeleton.streams import make_streams, normalise_sequence, resample
+
+    sample = _samples(subjects=(1,), per=1)[0]
+    frames = np.cumsum(np.random.default_rng(5).integers(1, 9, size=12))
+    timed = replace(sample, meta={"frames": frames})
+    settings = GCNSettings(frames=8, streams=("joint",), recorded_time=True)
+    kp = normalise_sequence(sample.keypoint[:1], KINECT_V1_20, True)
+    want = make_streams(resample(kp, 8, times=frames), KINECT_V1_20, ("joint",))[0]
+    np.testing.assert_allclose(sequence_tensor([timed], settings)[0].numpy(), want, atol=1e-6)
+    by_row = make_streams(resample(kp, 8), KINECT_V1_20, ("joint",))[0]
+    assert not np.allclose(want, by_row, atol=1e-3)
+    np.testing.assert_allclose(sequence_tensor([sample], settings)[0].numpy(), by_row, atol=1e-6)  # no frame numbers
+    np.testing.assert_allclose(sequence_tensor([timed], replace(settings, recorded_time=False))[0].numpy(), by_row,
+                               atol=1e-6)
+
+
 def test_flip_tta_averages_the_clip_and_its_mirror():
     from smartclass.skeleton.protocol import fit_gcn, stream_scores
 

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from smartclass.layouts import KINECT_V1_20
 from smartclass.skeleton.so3 import so3_exp
@@ -19,6 +20,20 @@ def test_resample_endpoints_and_normalise_origin():
     assert r.shape == (1, 9, 20, 3) and r[0, 0, 0, 0] == 0 and r[0, -1, 0, 0] == 4 and r[0, 1, 0, 0] == 0.5
     n = normalise_sequence(np.random.default_rng(1).normal(size=(1, 4, 20, 3)), KINECT_V1_20)
     np.testing.assert_allclose(n[0, 0, KINECT_V1_20.center], 0, atol=1e-6)
+
+
+def test_resample_on_recorded_times_spaces_frames_evenly_in_time():
+    times = np.array([10, 12, 18, 20, 30])  # uneven skips: rows are not evenly spaced in time
+    kp = times[None, :, None, None] * np.ones((1, 5, 20, 3), np.float32)  # each row holds its own time
+    r = resample(kp, 11, times=times)
+    np.testing.assert_allclose(r[0, :, 0, 0], np.linspace(10, 30, 11), atol=1e-5)
+    np.testing.assert_allclose(resample(kp, 5, 0.5, 1.0, times=times)[0, :, 0, 0], np.linspace(20, 30, 5), atol=1e-5)
+    even = np.random.default_rng(2).normal(size=(1, 7, 20, 3)).astype(np.float32)
+    np.testing.assert_allclose(resample(even, 9, times=np.arange(7) * 4 + 3), resample(even, 9), atol=1e-6)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        resample(kp, 4, times=np.array([10, 12, 12, 20, 30]))
+    with pytest.raises(ValueError, match="5 strictly increasing values, got shape"):
+        resample(kp, 4, times=np.arange(4))
 
 
 

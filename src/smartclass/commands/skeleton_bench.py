@@ -30,6 +30,8 @@ def register(app: typer.Typer) -> None:
         ensemble: bool = typer.Option(False, help="one GCN per stream, probabilities summed (multi-stream fusion)"),
         flip: bool = typer.Option(False, help="mirror left/right half of the GCN training clips"),
         flip_tta: bool = typer.Option(False, help="average each test clip's GCN probabilities with its mirror image's"),
+        recorded_time: bool = typer.Option(False, help="resample GCN clips evenly in recorded time (UTKinect's frame "
+                                           "numbers; its recorder skipped frames unevenly), not in row index"),
         workers: int = typer.Option(DEFAULT_WORKERS, help="processes for the GCN trainings (one thread each; default: "
                                     "the CPU count, at most 4); the figures do not depend on it"),
         seed: int = typer.Option(0, help="seed of the subject splits and of the GCN trainings"),
@@ -43,7 +45,7 @@ def register(app: typer.Typer) -> None:
 
         from smartclass.bench import print_table, write_results
         from smartclass.errors import InputError
-        from smartclass.skeleton.protocol import MODELS, GCNSettings, run_benchmark
+        from smartclass.skeleton.protocol import MODELS, GCNSettings, label_overlaps, run_benchmark
         from smartclass.skeleton.streams import STREAMS
 
         chosen = tuple(s.strip() for s in streams.split(",") if s.strip())
@@ -69,10 +71,15 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--out '{out}': expected a .json file name")
 
         console = Console(stderr=True)
+        overlaps = label_overlaps(dataset, str(root), labels)
+        if overlaps:
+            console.print(f"[yellow]warning:[/] {labels or 'actionLabel.txt'} has {len(overlaps)} overlapping action "
+                          "segments (labelling errors; a corrected label file can be passed with --labels):\n  "
+                          + "\n  ".join(overlaps), highlight=False)
         with console.status("running") as status:
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
-                                   flip=flip, flip_tta=flip_tta, channels=widths, lr=lr, batch_size=batch_size,
-                                   seed=seed, seeds=seeds, device=device)
+                                   flip=flip, flip_tta=flip_tta, recorded_time=recorded_time, channels=widths, lr=lr,
+                                   batch_size=batch_size, seed=seed, seeds=seeds, device=device)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
                                 progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
@@ -88,7 +95,8 @@ def register(app: typer.Typer) -> None:
                        + (f"--channels {channels} " if widths != GCNSettings.channels else "")
                        + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
                        + ("--ensemble " if ensemble else "") + ("--flip " if flip else "")
-                       + ("--flip-tta " if flip_tta else "") + (f"--workers {workers} " if workers > 1 else "")
+                       + ("--flip-tta " if flip_tta else "") + ("--recorded-time " if recorded_time else "")
+                       + (f"--workers {workers} " if workers > 1 else "")
                        + f"--seed {seed}" + (f" --seeds {seeds}" if seeds != 1 else "")
                        + (f" --device {device}" if device != "cpu" else ""))
             write_results(out.stem, res, command, out.parent)

@@ -114,6 +114,21 @@ def read_utkinect_labels(path: str | Path) -> dict[str, dict[str, tuple[int, int
     return out
 
 
+def overlapping_segments(labels: dict[str, dict[str, tuple[int, int] | None]]) -> list[str]:
+    """Pairs of action segments of one sequence whose frame spans overlap by more than a shared boundary frame,
+    as readable lines (``"s09_e01: push 3266–3390 overlaps pull 3316–3390"``). The actions of a UTKinect
+    sequence are performed one after another, so such an overlap is a labelling error; the original
+    ``actionLabel.txt`` has three (one push segment of 1066 frames holds a whole throw)."""
+    out = []
+    for seq, actions in sorted(labels.items()):
+        spans = sorted((span, action) for action, span in actions.items() if span is not None)
+        for i, ((a0, a1), a) in enumerate(spans):
+            for (b0, b1), b in spans[i + 1:]:
+                if b0 < a1:
+                    out.append(f"{seq}: {a} {a0}–{a1} overlaps {b} {b0}–{b1}")
+    return out
+
+
 def load_utkinect(root: str | Path, label_file: str = "actionLabel.txt") -> list[SkeletonSample]:
     """All labelled action segments of UTKinect-Action3D (199 of 200; one was not performed). Each sample's
     ``meta["frames"]`` holds its recorded frame numbers: the recorder skipped frames unevenly (gaps of 2 to

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
@@ -15,7 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from smartclass.data.skeleton import SkeletonSample, load_msr_action3d, load_utkinect
+from smartclass.data.skeleton import (SkeletonSample, load_msr_action3d, load_utkinect, overlapping_segments,
+                                      read_utkinect_labels)
 from smartclass.errors import InputError
 from smartclass.layouts import get_layout
 from smartclass.skeleton.baselines import SO3SVM
@@ -44,6 +46,7 @@ class GCNSettings:
     max_angle: float = 0.3
     min_keep: float = 0.8
     align: bool = True
+    recorded_time: bool = False  # resample on the samples' recorded frame numbers (meta["frames"]) where they have them
     class_weights: bool = False  # weight the loss by inverse class frequency (imbalanced training sets)
     ensemble: bool = False  # one model per stream, softmax scores summed (PYSKL's multi-stream late fusion)
     flip: bool = False  # mirror left↔right half of the training clips (fresh draw every epoch)
@@ -85,7 +88,8 @@ def prepared_joints(sample: SkeletonSample, settings: GCNSettings, rng: np.rando
                     mirror: bool = False) -> np.ndarray:
     """One sample's joints ``(1, T, V, 3)`` as the network sees them (see :func:`sequence_tensor`)."""
     layout = get_layout(sample.layout)
-    kp = resample(normalise_sequence(sample.keypoint[:1], layout, settings.align), settings.frames)
+    times = sample.meta.get("frames") if settings.recorded_time else None
+    kp = resample(normalise_sequence(sample.keypoint[:1], layout, settings.align), settings.frames, times=times)
     if rng is not None:
         kp = random_augment(kp, rng, settings.max_angle, min_keep=settings.min_keep)
         if settings.flip and rng.random() < 0.5:
@@ -204,6 +208,7 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
     if labels is not None and dataset != "utkinect":
         raise InputError(f"--labels applies to utkinect only; {dataset} files carry their own labels")
     samples = load_utkinect(root, labels) if labels is not None else DATASETS[dataset](root)
+    overlaps = label_overlaps(dataset, root, labels)
     splits = list(cross_subject_splits(samples, dataset, repeats, seed))
     results: dict = {}
     for name in models:
@@ -246,11 +251,20 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
             results[name]["per_seed_top1"] = {k: float(np.mean(v)) for k, v in per_seed.items()}
     return {"dataset": dataset, "num_samples": len(samples), "splits": len(splits), "seed": seed,
             "labels": labels or "dataset default",  # a custom label file is named; the default is not
+            "label_overlaps": overlaps,  # overlapping action segments of the label file: labelling errors
             "protocol": "odd subjects train / even test" if dataset == "msraction3d"
             else f"cross-subject, half the subjects train, {len(splits)} random subject splits",
             "workers": workers,
             "gcn_settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
             "models": results}
+
+
+def label_overlaps(dataset: str, root: str, labels: str | None = None) -> list[str]:
+    """Overlapping action segments (labelling errors) of the UTKinect label file ``labels`` (default
+    ``actionLabel.txt``) in ``root``; none for data sets whose files carry their own labels, or where the file
+    is missing (the loader names it)."""
+    path = Path(root) / (labels or "actionLabel.txt")
+    return overlapping_segments(read_utkinect_labels(path)) if dataset == "utkinect" and path.is_file() else []
 
 
 def _run_jobs(jobs: list[tuple], workers: int, progress: Callable[[int], None]) -> list[np.ndarray]:
