@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
