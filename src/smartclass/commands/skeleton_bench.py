@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from smartclass.bench import print_table, write_results
+        from smartclass.data.skeleton import UTKINECT_LABEL_FILE
         from smartclass.errors import InputError
         from smartclass.skeleton.protocol import MODELS, GCNSettings, label_overlaps, run_benchmark
         from smartclass.skeleton.streams import STREAMS
@@ -73,7 +74,7 @@ def register(app: typer.Typer) -> None:
         console = Console(stderr=True)
         overlaps = label_overlaps(dataset, str(root), labels)
         if overlaps:
-            console.print(f"[yellow]warning:[/] {labels or 'actionLabel.txt'} has {len(overlaps)} overlapping action "
+            console.print(f"[yellow]warning:[/] {labels or UTKINECT_LABEL_FILE} has {len(overlaps)} overlapping action "
                           "segments (labelling errors; a corrected label file can be passed with --labels):\n  "
                           + "\n  ".join(overlaps), highlight=False)
         with console.status("running") as status:

@@ -27,6 +27,7 @@ import numpy as np
 from smartclass.errors import DataError
 
 UTKINECT_ACTIONS = ("walk", "sitDown", "standUp", "pickUp", "carry", "throw", "push", "pull", "waveHands", "clapHands")
+UTKINECT_LABEL_FILE = "actionLabel.txt"  # the data set's own label file in its root
 MSR_ACTION3D_ACTIONS = (
     "high arm wave", "horizontal arm wave", "hammer", "hand catch", "forward punch", "high throw", "draw x",
     "draw tick", "draw circle", "hand clap", "two hand wave", "side-boxing", "bend", "forward kick", "side kick",
@@ -129,7 +130,7 @@ def overlapping_segments(labels: dict[str, dict[str, tuple[int, int] | None]]) -
     return out
 
 
-def load_utkinect(root: str | Path, label_file: str = "actionLabel.txt") -> list[SkeletonSample]:
+def load_utkinect(root: str | Path, label_file: str = UTKINECT_LABEL_FILE) -> list[SkeletonSample]:
     """All labelled action segments of UTKinect-Action3D (199 of 200; one was not performed). Each sample's
     ``meta["frames"]`` holds its recorded frame numbers: the recorder skipped frames unevenly (gaps of 2 to
     12, some far longer), so these, not the row index, are its time axis."""

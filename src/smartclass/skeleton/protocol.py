@@ -16,8 +16,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from smartclass.data.skeleton import (SkeletonSample, load_msr_action3d, load_utkinect, overlapping_segments,
-                                      read_utkinect_labels)
+from smartclass.data.skeleton import (UTKINECT_LABEL_FILE, SkeletonSample, load_msr_action3d, load_utkinect,
+                                      overlapping_segments, read_utkinect_labels)
 from smartclass.errors import InputError
 from smartclass.layouts import get_layout
 from smartclass.skeleton.baselines import SO3SVM
@@ -263,7 +263,7 @@ def label_overlaps(dataset: str, root: str, labels: str | None = None) -> list[s
     """Overlapping action segments (labelling errors) of the UTKinect label file ``labels`` (default
     ``actionLabel.txt``) in ``root``; none for data sets whose files carry their own labels, or where the file
     is missing (the loader names it)."""
-    path = Path(root) / (labels or "actionLabel.txt")
+    path = Path(root) / (labels or UTKINECT_LABEL_FILE)
     return overlapping_segments(read_utkinect_labels(path)) if dataset == "utkinect" and path.is_file() else []
 
 

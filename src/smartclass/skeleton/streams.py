@@ -46,12 +46,14 @@ def resample(kp: np.ndarray, frames: int, start: float = 0.0, stop: float = 1.0,
     ``times`` (T increasing recorded times or frame numbers) spaces the new frames evenly in time rather than
     in row index: where the recorder skipped frames unevenly, the rows are not evenly spaced in time."""
     t = kp.shape[1]
-    pos = np.linspace(start * (t - 1), stop * (t - 1), frames)
-    if times is not None:
+    if times is None:
+        pos = np.linspace(start * (t - 1), stop * (t - 1), frames)
+    else:
         times = np.asarray(times, dtype=np.float64)
         if times.shape != (t,) or np.any(np.diff(times) <= 0):
             raise ValueError(f"times: expected {t} strictly increasing values, got shape {times.shape}")
-        when = np.linspace(times[0] + start * (times[-1] - times[0]), times[0] + stop * (times[-1] - times[0]), frames)
+        span = times[-1] - times[0]
+        when = np.linspace(times[0] + start * span, times[0] + stop * span, frames)
         pos = np.interp(when, times, np.arange(t))  # each new frame's time → its fractional row
     lo = np.floor(pos).astype(int)
     hi = np.minimum(lo + 1, t - 1)
