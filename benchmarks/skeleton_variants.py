@@ -93,8 +93,8 @@ def tensors(samples, st: GCNSettings, rng=None, mirror=False) -> tuple[torch.Ten
     with the same augmentation draws) and the joint positions ``(N, T, V, 3)``."""
     layout = get_layout(samples[0].layout)
     kps = [prepared_joints(s, st, rng, mirror) for s in samples]
-    xs = [make_streams(kp, layout, st.streams)[0] for kp in kps]
-    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack([kp[0] for kp in kps]))
+    xs = [make_streams(kp, layout, st.streams, step)[0] for kp, step in kps]
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack([kp[0] for kp, _ in kps]))
 
 
 def run_job(job: tuple, samples: list, device: str) -> dict:

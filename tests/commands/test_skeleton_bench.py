@@ -29,6 +29,7 @@ def test_skeleton_bench_missing_root_is_one_line_error(tmp_path, capsys):
 
 def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, capsys):
     for option, value, message in [("--streams", "joint,depth", "--streams 'joint,depth'"),
+                                   ("--streams", "local+speed", "--streams 'local+speed'"),
                                    ("--out", "res.txt", "--out 'res.txt'"),
                                    ("--channels", "32,x", "--channels '32,x'"),
                                    ("--lr", "0", "--lr must be positive"),

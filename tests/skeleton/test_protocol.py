@@ -89,7 +89,7 @@ def test_flip_mirrors_about_half_the_training_clips_and_mirror_flag_mirrors_all(
     plain = make_streams(kp, KINECT_V1_20, ("joint",))[0]
     mirrored = make_streams(mirror_sequence(kp, KINECT_V1_20), KINECT_V1_20, ("joint",))[0]
     np.testing.assert_allclose(sequence_tensor(samples[:1], settings, mirror=True)[0].numpy(), mirrored, atol=1e-6)
-    monkeypatch.setattr(protocol, "random_augment", lambda kp, rng, *a, **k: kp)  # leave only the flips
+    monkeypatch.setattr(protocol, "random_augment", lambda kp, rng, *a, **k: (kp, 1.0))  # leave only the flips
     x = sequence_tensor(samples, settings, np.random.default_rng(1)).numpy()
     is_mirror = [np.allclose(v, mirrored, atol=1e-6) for v in x]
     assert all(m or np.allclose(v, plain, atol=1e-6) for v, m in zip(x, is_mirror))
@@ -154,3 +154,32 @@ def test_seed_ensemble_sums_the_networks_of_each_seed(tmp_path, write_utkinect):
     assert set(res["models"]["stgcn"]["per_seed_top1"]) == {"0", "1"}
     with pytest.raises(InputError, match="--seeds"):
         run_benchmark("utkinect", str(tmp_path), ("stgcn",), settings=replace(settings, seeds=0))
+
+
+def test_velocity_stream_knows_the_clips_recorded_duration(monkeypatch):
+    import smartclass.skeleton.protocol as protocol
+
+    sample = _samples(subjects=(1,), per=1)[0]  # 12 rows, no frame numbers
+    settings = GCNSettings(frames=8, streams=("motion", "velocity"))
+    x = sequence_tensor([sample], settings)[0].numpy()
+    np.testing.assert_allclose(x[3:] * 11 / 7, x[:3], atol=1e-5)  # 11 row steps over 7 resampled steps
+    slow = replace(sample, meta={"frames": np.arange(12) * 10})  # one row every 10 recorded frames
+    x = sequence_tensor([slow], settings)[0].numpy()
+    np.testing.assert_allclose(x[3:] * 110 / 7, x[:3], atol=1e-5)
+    monkeypatch.setattr(protocol, "random_augment", lambda kp, rng, *a, **k: (kp, 0.5))  # a crop keeping half
+    x = sequence_tensor([slow], settings, np.random.default_rng(0))[0].numpy()
+    np.testing.assert_allclose(x[3:] * 55 / 7, x[:3], atol=1e-5)
+
+
+def test_ensemble_entry_with_plus_is_one_model_on_several_streams():
+    from smartclass.skeleton.protocol import gcn_scores, stream_groups
+
+    settings = GCNSettings(streams=("local+velocity", "bone"), ensemble=True)
+    assert stream_groups(settings) == [("local", "velocity"), ("bone",)]
+    assert stream_groups(replace(settings, ensemble=False)) == [("local", "velocity", "bone")]
+    train, test = _samples(subjects=(1, 2), per=3), _samples(subjects=(3,), per=3)
+    small = replace(settings, frames=8, epochs=1, batch_size=3, channels=(8,))
+    scores = gcn_scores("stgcn", train, test, 3, small)
+    assert list(scores) == ["local+velocity", "bone"]
+    alone = gcn_scores("stgcn", train, test, 3, replace(small, streams=("local", "velocity"), ensemble=False))
+    np.testing.assert_allclose(scores["local+velocity"], alone["local+velocity"], atol=1e-6)

@@ -96,3 +96,15 @@ def test_local_stream_ignores_the_path_of_the_body():
     a = make_streams(kp, KINECT_V1_20, ("local",))
     np.testing.assert_allclose(make_streams(kp + walk, KINECT_V1_20, ("local",)), a, atol=1e-5)
     np.testing.assert_allclose(a[0, :, :, KINECT_V1_20.center], 0)
+
+
+def test_velocity_is_motion_per_recorded_frame():
+    t = np.linspace(0, 1, 8, dtype=np.float32)
+    path = np.random.default_rng(7).normal(size=(1, 1, 20, 3)).astype(np.float32)
+    kp = path * t[None, :, None, None] ** 2  # one path, accelerating
+    motion = make_streams(kp, KINECT_V1_20, ("motion",))
+    np.testing.assert_allclose(make_streams(kp, KINECT_V1_20, ("velocity",)), motion, atol=1e-6)
+    # the same path recorded over four times as many frames: same motion per row, a quarter of the velocity
+    np.testing.assert_allclose(make_streams(kp, KINECT_V1_20, ("velocity",), step=4.0), motion / 4, atol=1e-6)
+    with pytest.raises(ValueError, match="step: expected the positive number"):
+        make_streams(kp, KINECT_V1_20, ("velocity",), step=0.0)

@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
         epochs: int = typer.Option(80, help="GCN training epochs per split"),
         lr: float = typer.Option(2e-3, help="GCN peak learning rate (one-cycle schedule)"),
         batch_size: int = typer.Option(16, help="GCN training clips per step"),
-        streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated"),
+        streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated; with "
+                                     "--ensemble one model per entry, a+b for one model on streams a and b"),
         channels: str = typer.Option("32,64,64", help="GCN block widths, comma-separated (one block each)"),
         labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
         class_weights: bool = typer.Option(False, help="inverse-frequency class weights in the GCN loss"),
@@ -50,8 +51,9 @@ def register(app: typer.Typer) -> None:
         from smartclass.skeleton.streams import STREAMS
 
         chosen = tuple(s.strip() for s in streams.split(",") if s.strip())
-        if not chosen or any(s not in STREAMS for s in chosen):
-            raise InputError(f"--streams '{streams}': expected a comma-separated subset of {list(STREAMS)}")
+        if not chosen or any(s not in STREAMS for entry in chosen for s in entry.split("+")):
+            raise InputError(f"--streams '{streams}': expected a comma-separated subset of {list(STREAMS)} "
+                             "(a+b joins two streams in one model)")
         try:
             widths = tuple(int(c) for c in channels.split(","))
         except ValueError:

@@ -42,7 +42,7 @@ class GCNSettings:
     weight_decay: float = 1e-3
     channels: tuple[int, ...] = (32, 64, 64)
     dropout: float = 0.1
-    streams: tuple[str, ...] = ("joint", "bone", "motion")
+    streams: tuple[str, ...] = ("joint", "bone", "motion")  # with ensemble one model per entry; "a+b": one on a and b
     max_angle: float = 0.3
     min_keep: float = 0.8
     align: bool = True
@@ -80,23 +80,30 @@ def sequence_tensor(samples: list[SkeletonSample], settings: GCNSettings,
     S streams); with ``rng``, a fresh random augmentation of every sample (and, with ``settings.flip``, a
     left–right mirror of about half of them); ``mirror`` mirrors every sample (flip test-time augmentation)."""
     layout = get_layout(samples[0].layout)
-    out = [make_streams(prepared_joints(s, settings, rng, mirror), layout, settings.streams)[0] for s in samples]
+    out = [make_streams(kp, layout, settings.streams, step)[0]
+           for kp, step in (prepared_joints(s, settings, rng, mirror) for s in samples)]
     return torch.from_numpy(np.stack(out))
 
 
 def prepared_joints(sample: SkeletonSample, settings: GCNSettings, rng: np.random.Generator | None = None,
-                    mirror: bool = False) -> np.ndarray:
-    """One sample's joints ``(1, T, V, 3)`` as the network sees them (see :func:`sequence_tensor`)."""
+                    mirror: bool = False) -> tuple[np.ndarray, float]:
+    """One sample's joints ``(1, T, V, 3)`` as the network sees them (see :func:`sequence_tensor`), and the
+    mean number of recorded frames between two of its rows (from the sample's frame numbers where it has
+    them, else one per original row; a temporal crop shortens it)."""
     layout = get_layout(sample.layout)
-    times = sample.meta.get("frames") if settings.recorded_time else None
+    frames = sample.meta.get("frames")
+    times = frames if settings.recorded_time else None
     kp = resample(normalise_sequence(sample.keypoint[:1], layout, settings.align), settings.frames, times=times)
+    span = frames[-1] - frames[0] if frames is not None else sample.keypoint.shape[1] - 1
+    step = max(float(span), 1.0) / max(settings.frames - 1, 1)
     if rng is not None:
-        kp = random_augment(kp, rng, settings.max_angle, min_keep=settings.min_keep)
+        kp, keep = random_augment(kp, rng, settings.max_angle, min_keep=settings.min_keep)
+        step *= keep
         if settings.flip and rng.random() < 0.5:
             kp = mirror_sequence(kp, layout)
     if mirror:
         kp = mirror_sequence(kp, layout)
-    return kp
+    return kp, step
 
 
 def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -120,8 +127,10 @@ def gcn_scores(model_name: str, train: list[SkeletonSample], test: list[Skeleton
 
 
 def stream_groups(settings: GCNSettings) -> list[tuple[str, ...]]:
-    """The stream sets of the models to train: one per stream with ``ensemble``, else all in one."""
-    return [(s,) for s in settings.streams] if settings.ensemble else [settings.streams]
+    """The stream sets of the models to train. With ``ensemble``, one per entry of ``settings.streams``,
+    where ``a+b`` puts streams a and b into one model; else all streams in one model."""
+    groups = [tuple(s.split("+")) for s in settings.streams]
+    return groups if settings.ensemble else [tuple(s for g in groups for s in g)]
 
 
 def ensemble_members(settings: GCNSettings) -> list[tuple[tuple[str, ...], GCNSettings]]:

@@ -1,4 +1,5 @@
-"""Joint, bone, joint motion, bone motion (PYSKL) and SO(3) streams and sequence normalisation, on ``(M, T, V, C)`` arrays."""
+"""Joint, bone, joint motion, bone motion (PYSKL), velocity and SO(3) streams and sequence normalisation, on
+``(M, T, V, C)`` arrays."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 from smartclass.layouts import Layout
 from smartclass.skeleton.so3 import joint_rotations, left_right_pairs
 
-STREAMS = ("joint", "bone", "motion", "bone_motion", "so3", "local")
+STREAMS = ("joint", "bone", "motion", "bone_motion", "so3", "local", "velocity")
 
 
 def normalise_sequence(kp: np.ndarray, layout: Layout, align: bool = False) -> np.ndarray:
@@ -61,11 +62,17 @@ def resample(kp: np.ndarray, frames: int, start: float = 0.0, stop: float = 1.0,
     return (kp[:, lo] * (1 - w) + kp[:, hi] * w).astype(np.float32)
 
 
-def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STREAMS[:3]) -> np.ndarray:
+def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STREAMS[:3],
+                 step: float = 1.0) -> np.ndarray:
     """``(M, T, V, 3)`` → ``(M, 3·len(streams), T, V)``: joints, bones (joint − parent), motion (t+1 − t) of
     the joints and of the bones, the per-joint SO(3) rotations of
-    :func:`~smartclass.skeleton.so3.joint_rotations`, and ``local``: the joints relative to each frame's centre
-    joint (the posture without the body's path; walking hides a carrying posture in the joint stream)."""
+    :func:`~smartclass.skeleton.so3.joint_rotations`, ``local``: the joints relative to each frame's centre
+    joint (the posture without the body's path; walking hides a carrying posture in the joint stream), and
+    ``velocity``: the joint motion per recorded frame, ``step`` being the recorded frames between two rows.
+    Resampling every clip to the same number of rows keeps its path but not its speed: in ``motion`` a
+    50-frame throw and a 200-frame wave of the same path look alike; in ``velocity`` they do not."""
+    if step <= 0:
+        raise ValueError(f"step: expected the positive number of recorded frames between two rows, got {step}")
     motion = lambda x: np.concatenate([np.diff(x, axis=1), np.zeros_like(x[:, :1])], axis=1)  # noqa: E731
     parts = []
     for s in streams:
@@ -79,9 +86,10 @@ def make_streams(kp: np.ndarray, layout: Layout, streams: tuple[str, ...] = STRE
             parts.append(motion(kp - kp[:, :, layout.parents()]))
         elif s == "local":
             parts.append(kp - kp[:, :, layout.center : layout.center + 1])
+        elif s == "velocity":
+            parts.append(motion(kp) / step)
         elif s == "so3":
             parts.append(joint_rotations(kp, layout))
         else:
             raise ValueError(f"unknown stream '{s}'; expected some of {STREAMS}")
     return np.concatenate(parts, axis=-1).transpose(0, 3, 1, 2).astype(np.float32)
-
