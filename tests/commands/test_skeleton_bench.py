@@ -20,6 +20,11 @@ def test_skeleton_bench_runs_msr_protocol_on_tiny_set(tmp_path, capsys, write_ms
     assert set(res["models"]) == {"so3-svm", "stgcn"}
     assert all(0.0 <= m["top1"] <= 1.0 and m["seconds"] >= 0 for m in res["models"].values())
     assert res["splits"] == 1
+    assert all(np.array(m["confusion_matrix"]).shape == (20, 20) for m in res["models"].values())
+    assert np.array(res["models"]["stgcn"]["confusion_matrix"]).sum() == 4  # subjects 2 and 4, two actions each
+    printed = capsys.readouterr().out
+    for name, m in res["models"].items():  # each model's commonest errors are printed, where it made any
+        assert (f"{name} most confused (true → predicted" in printed) == bool(m["most_confused"])
 
 
 def test_skeleton_bench_missing_root_is_one_line_error(tmp_path, capsys):

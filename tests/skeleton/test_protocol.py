@@ -135,6 +135,8 @@ def test_worker_processes_give_the_same_figures(tmp_path, write_utkinect):
     two = run_benchmark("utkinect", str(tmp_path), ("stgcn",), repeats=2, settings=settings, workers=2)
     assert one["models"]["stgcn"]["per_split"] == two["models"]["stgcn"]["per_split"]
     assert one["models"]["stgcn"]["per_stream_top1"] == two["models"]["stgcn"]["per_stream_top1"]
+    cm = np.array(one["models"]["stgcn"]["confusion_matrix"])
+    assert cm.sum() == 2 * 4 and cm.tolist() == two["models"]["stgcn"]["confusion_matrix"]  # 2 splits × 4 clips
     with pytest.raises(InputError, match="--workers"):
         run_benchmark("utkinect", str(tmp_path), ("stgcn",), settings=settings, workers=0)
 
@@ -183,3 +185,25 @@ def test_ensemble_entry_with_plus_is_one_model_on_several_streams():
     assert list(scores) == ["local+velocity", "bone"]
     alone = gcn_scores("stgcn", train, test, 3, replace(small, streams=("local", "velocity"), ensemble=False))
     np.testing.assert_allclose(scores["local+velocity"], alone["local+velocity"], atol=1e-6)
+
+
+def test_most_confused_lists_the_largest_off_diagonal_counts_first():
+    from smartclass.skeleton.protocol import most_confused
+
+    cm = np.array([[9, 1, 0], [0, 5, 4], [2, 0, 7]])
+    assert most_confused(cm, ("walk", "throw", "push")) == ["throw → push: 4", "push → walk: 2", "walk → throw: 1"]
+    assert most_confused(cm, ("walk", "throw", "push"), top=1) == ["throw → push: 4"]
+    assert most_confused(np.diag([3, 4, 5]), ("walk", "throw", "push")) == []  # no errors, nothing listed
+
+
+def test_benchmark_confusion_matrix_sums_the_splits_and_matches_their_accuracy(tmp_path, write_utkinect):
+    write_utkinect(tmp_path, subjects=(1, 2, 3, 4))  # a walk and a sit-down clip per subject
+    res = run_benchmark("utkinect", str(tmp_path), ("so3-svm",), repeats=3)
+    assert res["classes"][:2] == ["walk", "sitDown"] and len(res["classes"]) == 10
+    m = res["models"]["so3-svm"]
+    cm = np.array(m["confusion_matrix"])
+    assert cm.shape == (10, 10) and cm.sum() == 3 * 4  # 3 splits × 2 test subjects × 2 clips
+    assert cm[2:].sum() == 0 and cm[:, 2:].sum() == 0  # only the two classes present, never predicted otherwise
+    # the splits are the same size here, so the summed diagonal is the mean per-split accuracy
+    assert np.trace(cm) / cm.sum() == pytest.approx(m["top1"])
+    assert all("→" in e for e in m["most_confused"])

@@ -87,6 +87,10 @@ def register(app: typer.Typer) -> None:
                                 progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
                      for k, v in res["models"].items()], title=f"{dataset}: {res['protocol']}")
+        for name, r in res["models"].items():
+            if r["most_confused"]:
+                typer.echo(f"{name} most confused (true → predicted: clips over all splits): "
+                           + "; ".join(r["most_confused"][:3]))
         if out is not None:
             # the data folder is not recorded: results are committed, the data set stays outside the repository
             command = (f"smartclass skeleton-bench --dataset {dataset} --root DATA_DIR "

@@ -16,10 +16,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from smartclass.data.skeleton import (UTKINECT_LABEL_FILE, SkeletonSample, load_msr_action3d, load_utkinect,
-                                      overlapping_segments, read_utkinect_labels)
+from smartclass.data.skeleton import (MSR_ACTION3D_ACTIONS, UTKINECT_ACTIONS, UTKINECT_LABEL_FILE, SkeletonSample,
+                                      load_msr_action3d, load_utkinect, overlapping_segments, read_utkinect_labels)
 from smartclass.errors import InputError
 from smartclass.layouts import get_layout
+from smartclass.metrics.classification import confusion_matrix
 from smartclass.skeleton.baselines import SO3SVM
 from smartclass.skeleton.so3 import so3_features
 from smartclass.skeleton.augment import random_augment
@@ -29,7 +30,8 @@ DATASETS: dict[str, Callable[[str], list[SkeletonSample]]] = {
     "utkinect": load_utkinect,
     "msraction3d": load_msr_action3d,
 }
-NUM_CLASSES = {"utkinect": 10, "msraction3d": 20}
+CLASSES = {"utkinect": UTKINECT_ACTIONS, "msraction3d": MSR_ACTION3D_ACTIONS}
+NUM_CLASSES = {k: len(v) for k, v in CLASSES.items()}
 MODELS = ("mstgcn", "stgcn", "so3-svm")
 
 
@@ -190,11 +192,23 @@ def fit_gcn(model_name: str, train: list[SkeletonSample], num_classes: int,
     return model.eval()
 
 
-def so3_svm_accuracy(train: list[SkeletonSample], test: list[SkeletonSample], frames: int = 32, seed: int = 0) -> float:
+def so3_svm_predictions(train: list[SkeletonSample], test: list[SkeletonSample], frames: int = 32,
+                        seed: int = 0) -> np.ndarray:
+    """Predicted labels of the ``test`` clips by SO(3) + Fourier temporal pyramid + linear SVM fitted on ``train``."""
     layout = get_layout(train[0].layout)
     curve = lambda s: so3_features(resample(s.keypoint[:1], frames)[0], layout)  # noqa: E731
     clf = SO3SVM(seed=seed).fit([curve(s) for s in train], np.array([s.label for s in train]))
-    return float(np.mean(clf.predict([curve(s) for s in test]) == np.array([s.label for s in test])))
+    return clf.predict([curve(s) for s in test])
+
+
+def most_confused(cm: np.ndarray, classes: tuple[str, ...], top: int = 5) -> list[str]:
+    """The ``top`` most frequent errors of a confusion matrix (rows true, columns predicted), most first:
+    ``"throw → push: 5"``."""
+    off = cm.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(-off, axis=None, kind="stable")[:top]
+    return [f"{classes[i]} → {classes[j]}: {off[i, j]}" for i, j in zip(*np.unravel_index(order, cm.shape))
+            if off[i, j] > 0]
 
 
 def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, repeats: int = 5, seed: int = 0,
@@ -223,9 +237,16 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
     for name in models:
         t0 = time.perf_counter()
         accs, per_stream, per_seed = [], {}, {}
+        confusion = np.zeros((NUM_CLASSES[dataset],) * 2, dtype=np.int64)  # summed over the splits
+
+        def score(pred: np.ndarray, te: list[int]) -> None:
+            truth = np.array([samples[i].label for i in te])
+            accs.append(float(np.mean(pred == truth)))
+            confusion[:] += confusion_matrix(pred, truth, NUM_CLASSES[dataset])
+
         if name == "so3-svm":
             for k, (tr, te) in enumerate(splits):
-                accs.append(so3_svm_accuracy([samples[i] for i in tr], [samples[i] for i in te], settings.frames, seed))
+                score(so3_svm_predictions([samples[i] for i in tr], [samples[i] for i in te], settings.frames, seed), te)
                 if progress:
                     progress(f"{name} split {k + 1}/{len(splits)}: top-1 {accs[-1]:.4f}")
         else:
@@ -248,17 +269,20 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
                 if len(alone) > 1:
                     for sd, p in alone.items():
                         per_seed.setdefault(str(sd), []).append(float(np.mean(p.argmax(1) == truth)))
-                accs.append(float(np.mean(sum(mine.values()).argmax(1) == truth)))
+                score(sum(mine.values()).argmax(1), te)
                 if len(mine) > 1:
                     for stream, p in mine.items():
                         per_stream.setdefault(stream, []).append(float(np.mean(p.argmax(1) == truth)))
         results[name] = {"top1": float(np.mean(accs)), "top1_std": float(np.std(accs)),
-                         "per_split": accs, "seconds": time.perf_counter() - t0}
+                         "per_split": accs, "seconds": time.perf_counter() - t0,
+                         "confusion_matrix": confusion.tolist(),  # rows true, columns predicted; all splits
+                         "most_confused": most_confused(confusion, CLASSES[dataset])}
         if per_stream:  # each stream's own model, before the ensemble sums them
             results[name]["per_stream_top1"] = {k: float(np.mean(v)) for k, v in per_stream.items()}
         if per_seed:  # each training seed's networks alone, before the seed ensemble sums them
             results[name]["per_seed_top1"] = {k: float(np.mean(v)) for k, v in per_seed.items()}
     return {"dataset": dataset, "num_samples": len(samples), "splits": len(splits), "seed": seed,
+            "classes": list(CLASSES[dataset]),
             "labels": labels or "dataset default",  # a custom label file is named; the default is not
             "label_overlaps": overlaps,  # overlapping action segments of the label file: labelling errors
             "protocol": "odd subjects train / even test" if dataset == "msraction3d"
