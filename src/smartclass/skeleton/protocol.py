@@ -246,7 +246,8 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
 
         if name == "so3-svm":
             for k, (tr, te) in enumerate(splits):
-                score(so3_svm_predictions([samples[i] for i in tr], [samples[i] for i in te], settings.frames, seed), te)
+                train, test = [samples[i] for i in tr], [samples[i] for i in te]
+                score(so3_svm_predictions(train, test, settings.frames, seed), te)
                 if progress:
                     progress(f"{name} split {k + 1}/{len(splits)}: top-1 {accs[-1]:.4f}")
         else:
