@@ -207,3 +207,7 @@ def test_benchmark_confusion_matrix_sums_the_splits_and_matches_their_accuracy(t
     # the splits are the same size here, so the summed diagonal is the mean per-split accuracy
     assert np.trace(cm) / cm.sum() == pytest.approx(m["top1"])
     assert all("→" in e for e in m["most_confused"])
+    # every error is named by clip and predicted class, as often as the splits made it
+    assert m["wrong_clips"] and sum(m["wrong_clips"].values()) == cm.sum() - np.trace(cm)
+    names = {f"s{s:02d}_e01_{a}" for s in (1, 2, 3, 4) for a in ("walk", "sitDown")}
+    assert all(k.split(" → ")[0] in names and k.split(" → ")[1] in ("walk", "sitDown") for k in m["wrong_clips"])

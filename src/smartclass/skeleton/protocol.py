@@ -238,11 +238,16 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
         t0 = time.perf_counter()
         accs, per_stream, per_seed = [], {}, {}
         confusion = np.zeros((NUM_CLASSES[dataset],) * 2, dtype=np.int64)  # summed over the splits
+        wrong: dict[str, int] = {}  # "clip → predicted class": splits in which it was so
 
         def score(pred: np.ndarray, te: list[int]) -> None:
             truth = np.array([samples[i].label for i in te])
             accs.append(float(np.mean(pred == truth)))
             confusion[:] += confusion_matrix(pred, truth, NUM_CLASSES[dataset])
+            for i, p in zip(te, pred):
+                if p != samples[i].label:
+                    key = f"{samples[i].name} → {CLASSES[dataset][p]}"
+                    wrong[key] = wrong.get(key, 0) + 1
 
         if name == "so3-svm":
             for k, (tr, te) in enumerate(splits):
@@ -277,7 +282,8 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
         results[name] = {"top1": float(np.mean(accs)), "top1_std": float(np.std(accs)),
                          "per_split": accs, "seconds": time.perf_counter() - t0,
                          "confusion_matrix": confusion.tolist(),  # rows true, columns predicted; all splits
-                         "most_confused": most_confused(confusion, CLASSES[dataset])}
+                         "most_confused": most_confused(confusion, CLASSES[dataset]),
+                         "wrong_clips": dict(sorted(wrong.items()))}
         if per_stream:  # each stream's own model, before the ensemble sums them
             results[name]["per_stream_top1"] = {k: float(np.mean(v)) for k, v in per_stream.items()}
         if per_seed:  # each training seed's networks alone, before the seed ensemble sums them
