@@ -45,6 +45,12 @@ def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, 
         assert message in capsys.readouterr().err
 
 
+def test_skeleton_bench_mstgcn_ablations_need_mstgcn(tmp_path, capsys):
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "stgcn",
+                 "--no-attention"]) == 2
+    assert "--no-dynamic and --no-attention are ablations of mstgcn" in capsys.readouterr().err
+
+
 def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkinect):
     write_utkinect(tmp_path, subjects=(1, 2, 3, 4))
     (tmp_path / "fixed.txt").write_text((tmp_path / "actionLabel.txt").read_text())

@@ -211,3 +211,15 @@ def test_benchmark_confusion_matrix_sums_the_splits_and_matches_their_accuracy(t
     assert m["wrong_clips"] and sum(m["wrong_clips"].values()) == cm.sum() - np.trace(cm)
     names = {f"s{s:02d}_e01_{a}" for s in (1, 2, 3, 4) for a in ("walk", "sitDown")}
     assert all(k.split(" → ")[0] in names and k.split(" → ")[1] in ("walk", "sitDown") for k in m["wrong_clips"])
+
+
+def test_mstgcn_ablations_reach_the_model_and_leave_stgcn_alone():
+    from smartclass.skeleton.protocol import fit_gcn
+
+    train = _samples(subjects=(1, 2), per=3)
+    settings = GCNSettings(frames=8, epochs=1, batch_size=3, channels=(8,), streams=("joint",))
+    full = fit_gcn("mstgcn", train, 3, settings)
+    assert full.blocks[0].gcn.graph is not None and not isinstance(full.blocks[0].att, torch.nn.Identity)
+    ablated = fit_gcn("mstgcn", train, 3, replace(settings, dynamic=False, attention=False))
+    assert ablated.blocks[0].gcn.graph is None and isinstance(ablated.blocks[0].att, torch.nn.Identity)
+    assert type(fit_gcn("stgcn", train, 3, replace(settings, dynamic=False))).__name__ == "STGCN"

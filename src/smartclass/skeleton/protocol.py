@@ -55,6 +55,8 @@ class GCNSettings:
     flip_tta: bool = False  # test-time: average the probabilities of each clip and of its mirror image
     seed: int = 0
     seeds: int = 1  # networks per stream model, trained with seeds seed, seed + 1, …; probabilities summed
+    dynamic: bool = True  # MST-GCN's dynamic graph (eq. 7); False is the paper's ablation
+    attention: bool = True  # MST-GCN's spatio-temporal attention (eq. 9); False is the paper's ablation
     device: str = "cpu"  # where the GCNs train and run ("cuda" on a GPU machine)
 
 
@@ -169,8 +171,10 @@ def fit_gcn(model_name: str, train: list[SkeletonSample], num_classes: int,
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     layout = get_layout(train[0].layout)
+    ablations = dict(dynamic=settings.dynamic, attention=settings.attention) if model_name == "mstgcn" else {}
     cls = MSTGCN if model_name == "mstgcn" else STGCN
-    model = cls(layout, 3 * len(settings.streams), num_classes, channels=settings.channels, dropout=settings.dropout)
+    model = cls(layout, 3 * len(settings.streams), num_classes, channels=settings.channels, dropout=settings.dropout,
+                **ablations)
     model = model.to(settings.device)
     y_train = torch.tensor([s.label for s in train], device=settings.device)
     weight = class_weights(y_train, num_classes) if settings.class_weights else None
