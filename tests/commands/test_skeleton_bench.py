@@ -48,7 +48,9 @@ def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, 
 def test_skeleton_bench_mstgcn_ablations_need_mstgcn(tmp_path, capsys):
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "stgcn",
                  "--no-attention"]) == 2
-    assert "--no-dynamic and --no-attention are ablations of mstgcn" in capsys.readouterr().err
+    assert "--no-dynamic, --no-attention and --dilations are ablations of mstgcn" in capsys.readouterr().err
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--dilations", "1,x"]) == 2
+    assert "--dilations '1,x': expected comma-separated positive integers" in capsys.readouterr().err
 
 
 def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkinect):

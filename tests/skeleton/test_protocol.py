@@ -220,6 +220,8 @@ def test_mstgcn_ablations_reach_the_model_and_leave_stgcn_alone():
     settings = GCNSettings(frames=8, epochs=1, batch_size=3, channels=(8,), streams=("joint",))
     full = fit_gcn("mstgcn", train, 3, settings)
     assert full.blocks[0].gcn.graph is not None and not isinstance(full.blocks[0].att, torch.nn.Identity)
-    ablated = fit_gcn("mstgcn", train, 3, replace(settings, dynamic=False, attention=False))
+    assert len(full.blocks[0].tcn.branches) == 3
+    ablated = fit_gcn("mstgcn", train, 3, replace(settings, dynamic=False, attention=False, dilations=(1,)))
     assert ablated.blocks[0].gcn.graph is None and isinstance(ablated.blocks[0].att, torch.nn.Identity)
+    assert len(ablated.blocks[0].tcn.branches) == 1
     assert type(fit_gcn("stgcn", train, 3, replace(settings, dynamic=False))).__name__ == "STGCN"

@@ -42,6 +42,8 @@ def register(app: typer.Typer) -> None:
         dynamic: bool = typer.Option(True, help="MST-GCN's dynamic graph (eq. 7); --no-dynamic is the ablation"),
         attention: bool = typer.Option(True, help="MST-GCN's spatio-temporal attention (eq. 9); --no-attention is "
                                        "the ablation"),
+        dilations: str = typer.Option("1,2,4", help="MST-GCN's temporal dilations (eq. 8), comma-separated; 1 is "
+                                      "the single-scale ablation"),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
         import torch
@@ -73,8 +75,16 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--device '{device}': expected a torch device such as cpu or cuda") from None
         if torch_device.type == "cuda" and not torch.cuda.is_available():
             raise InputError(f"--device '{device}': this machine has no CUDA GPU; use --device cpu")
-        if not (dynamic and attention) and model and "mstgcn" not in model:
-            raise InputError("--no-dynamic and --no-attention are ablations of mstgcn, which --model leaves out")
+        try:
+            scales = tuple(int(d) for d in dilations.split(","))
+        except ValueError:
+            scales = ()
+        if not scales or min(scales) < 1:
+            raise InputError(f"--dilations '{dilations}': expected comma-separated positive integers, e.g. 1,2,4")
+        ablated = not (dynamic and attention) or scales != GCNSettings.dilations
+        if ablated and model and "mstgcn" not in model:
+            raise InputError("--no-dynamic, --no-attention and --dilations are ablations of mstgcn, which --model "
+                             "leaves out")
         if out is not None and out.suffix != ".json":
             raise InputError(f"--out '{out}': expected a .json file name")
 
@@ -88,7 +98,7 @@ def register(app: typer.Typer) -> None:
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
                                    flip=flip, flip_tta=flip_tta, recorded_time=recorded_time, channels=widths, lr=lr,
                                    batch_size=batch_size, seed=seed, seeds=seeds, device=device, dynamic=dynamic,
-                                   attention=attention)
+                                   attention=attention, dilations=scales)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
                                 progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
@@ -112,6 +122,7 @@ def register(app: typer.Typer) -> None:
                        + (f"--workers {workers} " if workers > 1 else "")
                        + f"--seed {seed}" + (f" --seeds {seeds}" if seeds != 1 else "")
                        + (f" --device {device}" if device != "cpu" else "")
-                       + (" --no-dynamic" if not dynamic else "") + (" --no-attention" if not attention else ""))
+                       + (" --no-dynamic" if not dynamic else "") + (" --no-attention" if not attention else "")
+                       + (f" --dilations {dilations}" if scales != GCNSettings.dilations else ""))
             write_results(out.stem, res, command, out.parent)
             typer.echo(f"wrote {out}")
