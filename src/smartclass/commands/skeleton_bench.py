@@ -12,6 +12,19 @@ import typer
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 
 
+def positive_ints(option: str, value: str, example: str) -> tuple[int, ...]:
+    """A comma-separated list of positive integers given to ``option``, or an error that names it."""
+    from smartclass.errors import InputError
+
+    try:
+        out = tuple(int(v) for v in value.split(","))
+    except ValueError:
+        out = ()
+    if not out or min(out) < 1:
+        raise InputError(f"{option} '{value}': expected comma-separated positive integers, e.g. {example}")
+    return out
+
+
 def register(app: typer.Typer) -> None:
     @app.command("skeleton-bench")
     def skeleton_bench(
@@ -59,12 +72,7 @@ def register(app: typer.Typer) -> None:
         if not chosen or any(s not in STREAMS for entry in chosen for s in entry.split("+")):
             raise InputError(f"--streams '{streams}': expected a comma-separated subset of {list(STREAMS)} "
                              "(a+b joins two streams in one model)")
-        try:
-            widths = tuple(int(c) for c in channels.split(","))
-        except ValueError:
-            widths = ()
-        if not widths or min(widths) < 1:
-            raise InputError(f"--channels '{channels}': expected comma-separated positive integers, e.g. 32,64,64")
+        widths = positive_ints("--channels", channels, "32,64,64")
         if lr <= 0:
             raise InputError(f"--lr must be positive, got {lr}")
         if batch_size < 2:
@@ -75,12 +83,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--device '{device}': expected a torch device such as cpu or cuda") from None
         if torch_device.type == "cuda" and not torch.cuda.is_available():
             raise InputError(f"--device '{device}': this machine has no CUDA GPU; use --device cpu")
-        try:
-            scales = tuple(int(d) for d in dilations.split(","))
-        except ValueError:
-            scales = ()
-        if not scales or min(scales) < 1:
-            raise InputError(f"--dilations '{dilations}': expected comma-separated positive integers, e.g. 1,2,4")
+        scales = positive_ints("--dilations", dilations, "1,2,4")
         ablated = not (dynamic and attention) or scales != GCNSettings.dilations
         if ablated and model and "mstgcn" not in model:
             raise InputError("--no-dynamic, --no-attention and --dilations are ablations of mstgcn, which --model "
