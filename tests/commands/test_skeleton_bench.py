@@ -48,7 +48,12 @@ def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, 
 def test_skeleton_bench_mstgcn_ablations_need_mstgcn(tmp_path, capsys):
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "stgcn",
                  "--no-attention"]) == 2
-    assert "--no-dynamic, --no-attention and --dilations are ablations of mstgcn" in capsys.readouterr().err
+    assert "--no-dynamic, --no-attention, --dilations and --temporal-kernel change mstgcn" in capsys.readouterr().err
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "stgcn",
+                 "--temporal-kernel", "3"]) == 2
+    assert "--temporal-kernel change mstgcn, which --model leaves out" in capsys.readouterr().err
+    assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--temporal-kernel", "4"]) == 2
+    assert "--temporal-kernel must be a positive odd number" in capsys.readouterr().err
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--dilations", "1,x"]) == 2
     assert "--dilations '1,x': expected comma-separated positive integers" in capsys.readouterr().err
 
@@ -60,9 +65,12 @@ def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkin
     assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), "--model", "mstgcn",
                  "--labels", "fixed.txt", "--repeats", "2", "--epochs", "1", "--class-weights", "--flip", "--flip-tta",
                  "--recorded-time", "--channels", "8,8", "--lr", "0.004", "--batch-size", "4",
-                 "--workers", "2", "--out", str(out)]) == 0
+                 "--workers", "2", "--no-attention", "--dilations", "1,2", "--temporal-kernel", "3",
+                 "--out", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["results"]["labels"] == "fixed.txt" and res["results"]["splits"] == 2
+    assert res["command"].endswith("--no-attention --dilations 1,2 --temporal-kernel 3")
+    assert res["results"]["gcn_settings"]["kernel"] == 3 and res["results"]["gcn_settings"]["dilations"] == [1, 2]
     assert "--labels fixed.txt" in res["command"] and res["benchmark"] == "r"
     assert "--flip --flip-tta --recorded-time --workers 2" in res["command"] and res["results"]["workers"] == 2
     assert res["results"]["gcn_settings"]["recorded_time"]

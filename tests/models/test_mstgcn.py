@@ -22,6 +22,16 @@ def test_multiscale_temporal_conv_keeps_t_and_single_dilation_ablation():
     assert len(MultiScaleTemporalConv(8, 16, dilations=(1,)).branches) == 1
 
 
+def test_mstgcn_temporal_kernel_sets_every_branch_and_keeps_t():
+    model = MSTGCN(KINECT_V1_20, 3, 4, channels=(8, 16), kernel=3)
+    convs = [b[-1] for blk in model.blocks for b in blk.tcn.branches]
+    assert [c.kernel_size for c in convs] == [(3, 1)] * 6
+    assert [c.dilation[0] * (c.kernel_size[0] - 1) + 1 for c in convs[:3]] == [3, 5, 9]  # frames each branch sees
+    assert model.features(torch.randn(2, 3, 16, 20)).shape == (2, 16, 8, 20)
+    with pytest.raises(ValueError, match="kernel must be a positive odd number.*got 4"):
+        MSTGCN(KINECT_V1_20, 3, 4, kernel=4)
+
+
 def test_attention_starts_as_identity_and_weights_sum_to_one():
     att = SpatioTemporalAttention(4)
     x = torch.randn(3, 4, 6, 5)

@@ -224,4 +224,7 @@ def test_mstgcn_ablations_reach_the_model_and_leave_stgcn_alone():
     ablated = fit_gcn("mstgcn", train, 3, replace(settings, dynamic=False, attention=False, dilations=(1,)))
     assert ablated.blocks[0].gcn.graph is None and isinstance(ablated.blocks[0].att, torch.nn.Identity)
     assert len(ablated.blocks[0].tcn.branches) == 1
+    assert full.blocks[0].tcn.branches[0][-1].kernel_size == (5, 1)
+    short = fit_gcn("mstgcn", train, 3, replace(settings, kernel=3))
+    assert short.blocks[0].tcn.branches[0][-1].kernel_size == (3, 1)
     assert type(fit_gcn("stgcn", train, 3, replace(settings, dynamic=False))).__name__ == "STGCN"

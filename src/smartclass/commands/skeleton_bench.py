@@ -57,6 +57,8 @@ def register(app: typer.Typer) -> None:
                                        "the ablation"),
         dilations: str = typer.Option("1,2,4", help="MST-GCN's temporal dilations (eq. 8), comma-separated; 1 is "
                                       "the single-scale ablation"),
+        temporal_kernel: int = typer.Option(5, help="MST-GCN's temporal kernel size in every dilated branch (odd; "
+                                            "3 is MS-G3D's)"),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
         import torch
@@ -84,10 +86,14 @@ def register(app: typer.Typer) -> None:
         if torch_device.type == "cuda" and not torch.cuda.is_available():
             raise InputError(f"--device '{device}': this machine has no CUDA GPU; use --device cpu")
         scales = positive_ints("--dilations", dilations, "1,2,4")
-        ablated = not (dynamic and attention) or scales != GCNSettings.dilations
-        if ablated and model and "mstgcn" not in model:
-            raise InputError("--no-dynamic, --no-attention and --dilations are ablations of mstgcn, which --model "
-                             "leaves out")
+        if temporal_kernel < 1 or temporal_kernel % 2 == 0:
+            raise InputError(f"--temporal-kernel must be a positive odd number (it keeps the clip length), "
+                             f"got {temporal_kernel}")
+        changed = (not (dynamic and attention) or scales != GCNSettings.dilations
+                   or temporal_kernel != GCNSettings.kernel)
+        if changed and model and "mstgcn" not in model:
+            raise InputError("--no-dynamic, --no-attention, --dilations and --temporal-kernel change mstgcn, which "
+                             "--model leaves out")
         if out is not None and out.suffix != ".json":
             raise InputError(f"--out '{out}': expected a .json file name")
 
@@ -101,7 +107,7 @@ def register(app: typer.Typer) -> None:
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
                                    flip=flip, flip_tta=flip_tta, recorded_time=recorded_time, channels=widths, lr=lr,
                                    batch_size=batch_size, seed=seed, seeds=seeds, device=device, dynamic=dynamic,
-                                   attention=attention, dilations=scales)
+                                   attention=attention, dilations=scales, kernel=temporal_kernel)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
                                 progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
@@ -126,6 +132,7 @@ def register(app: typer.Typer) -> None:
                        + f"--seed {seed}" + (f" --seeds {seeds}" if seeds != 1 else "")
                        + (f" --device {device}" if device != "cpu" else "")
                        + (" --no-dynamic" if not dynamic else "") + (" --no-attention" if not attention else "")
-                       + (f" --dilations {dilations}" if scales != GCNSettings.dilations else ""))
+                       + (f" --dilations {dilations}" if scales != GCNSettings.dilations else "")
+                       + (f" --temporal-kernel {temporal_kernel}" if temporal_kernel != GCNSettings.kernel else ""))
             write_results(out.stem, res, command, out.parent)
             typer.echo(f"wrote {out}")

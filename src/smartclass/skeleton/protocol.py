@@ -58,6 +58,7 @@ class GCNSettings:
     dynamic: bool = True  # MST-GCN's dynamic graph (eq. 7); False is the paper's ablation
     attention: bool = True  # MST-GCN's spatio-temporal attention (eq. 9); False is the paper's ablation
     dilations: tuple[int, ...] = (1, 2, 4)  # MST-GCN's temporal branches (eq. 8); (1,) is the paper's ablation
+    kernel: int = 5  # MST-GCN's temporal kernel size in every branch (odd)
     device: str = "cpu"  # where the GCNs train and run ("cuda" on a GPU machine)
 
 
@@ -172,7 +173,8 @@ def fit_gcn(model_name: str, train: list[SkeletonSample], num_classes: int,
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     layout = get_layout(train[0].layout)
-    ablations = (dict(dynamic=settings.dynamic, attention=settings.attention, dilations=settings.dilations)
+    ablations = (dict(dynamic=settings.dynamic, attention=settings.attention, dilations=settings.dilations,
+                      kernel=settings.kernel)
                  if model_name == "mstgcn" else {})
     cls = MSTGCN if model_name == "mstgcn" else STGCN
     model = cls(layout, 3 * len(settings.streams), num_classes, channels=settings.channels, dropout=settings.dropout,

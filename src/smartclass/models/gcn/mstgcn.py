@@ -122,10 +122,10 @@ class SpatioTemporalAttention(nn.Module):
 
 class MSTGCNBlock(nn.Module):
     def __init__(self, cin: int, cout: int, layout: Layout, stride: int = 1, dilations=(1, 2, 4),
-                 dynamic: bool = True, attention: bool = True, dropout: float = 0.0) -> None:
+                 dynamic: bool = True, attention: bool = True, dropout: float = 0.0, kernel: int = 5) -> None:
         super().__init__()
         self.gcn = DynamicGraphConv(cin, cout, layout, dynamic)
-        self.tcn = MultiScaleTemporalConv(cout, cout, stride=stride, dilations=dilations)
+        self.tcn = MultiScaleTemporalConv(cout, cout, kernel, stride, dilations)
         self.att = SpatioTemporalAttention(cout) if attention else nn.Identity()
         self.drop = nn.Dropout(dropout)
         if cin == cout and stride == 1:
@@ -145,18 +145,22 @@ class MSTGCN(nn.Module):
     ``(N, M, T, V, D)`` keypoint positions for eq. 7 (hop distances on the layout graph are used without
     them). Returns logits ``(N, num_classes)``. Ablations: ``dilations=(1,)`` removes the multi-scale
     temporal convolution; ``dynamic=False`` keeps only the fixed layout graph; ``attention=False`` drops eq. 9.
+    ``kernel`` is the temporal kernel size of every branch (odd; the paper gives none): with 5 the branches
+    see 5, 9 and 17 frames, with 3 (MS-G3D's) 3, 5 and 9.
     """
 
     def __init__(self, layout: Layout, in_channels: int, num_classes: int,
                  channels: tuple[int, ...] = (32, 32, 64, 64), dilations: tuple[int, ...] = (1, 2, 4),
-                 dynamic: bool = True, attention: bool = True, dropout: float = 0.0) -> None:
+                 dynamic: bool = True, attention: bool = True, dropout: float = 0.0, kernel: int = 5) -> None:
         super().__init__()
+        if kernel < 1 or kernel % 2 == 0:
+            raise ValueError(f"MSTGCN kernel must be a positive odd number (it keeps T), got {kernel}")
         self.layout = layout
         self.data_bn = nn.BatchNorm1d(in_channels * layout.num_node)
         blocks, cin = [], in_channels
         for i, c in enumerate(channels):
             stride = 2 if (i > 0 and c != cin) else 1
-            blocks.append(MSTGCNBlock(cin, c, layout, stride, dilations, dynamic, attention, dropout))
+            blocks.append(MSTGCNBlock(cin, c, layout, stride, dilations, dynamic, attention, dropout, kernel))
             cin = c
         self.blocks = nn.ModuleList(blocks)
         self.out_channels = cin
