@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--device '{device}': this machine has no CUDA GPU; use --device cpu")
         scales = positive_ints("--dilations", dilations, "1,2,4")
         if temporal_kernel < 1 or temporal_kernel % 2 == 0:
-            raise InputError(f"--temporal-kernel must be a positive odd number (it keeps the clip length), "
+            raise InputError("--temporal-kernel must be a positive odd number (it keeps the clip length), "
                              f"got {temporal_kernel}")
         changed = (not (dynamic and attention) or scales != GCNSettings.dilations
                    or temporal_kernel != GCNSettings.kernel)
