@@ -241,6 +241,7 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
     samples = load_utkinect(root, labels) if labels is not None else DATASETS[dataset](root)
     overlaps = label_overlaps(dataset, root, labels)
     splits = list(cross_subject_splits(samples, dataset, repeats, seed))
+    truths = [np.array([samples[i].label for i in te]) for _, te in splits]  # each split's test labels
     results: dict = {}
     for name in models:
         t0 = time.perf_counter()
@@ -248,19 +249,19 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
         confusion = np.zeros((NUM_CLASSES[dataset],) * 2, dtype=np.int64)  # summed over the splits
         wrong: dict[str, int] = {}  # "clip → predicted class": splits in which it was so
 
-        def score(pred: np.ndarray, te: list[int]) -> None:
-            truth = np.array([samples[i].label for i in te])
-            accs.append(float(np.mean(pred == truth)))
-            confusion[:] += confusion_matrix(pred, truth, NUM_CLASSES[dataset])
-            for i, p in zip(te, pred):
-                if p != samples[i].label:
+        def score(pred: np.ndarray, k: int) -> None:
+            """Add split k's predictions to the accuracies, the confusion matrix and the wrong clips."""
+            accs.append(float(np.mean(pred == truths[k])))
+            confusion[:] += confusion_matrix(pred, truths[k], NUM_CLASSES[dataset])
+            for i, p, t in zip(splits[k][1], pred, truths[k]):
+                if p != t:
                     key = f"{samples[i].name} → {CLASSES[dataset][p]}"
                     wrong[key] = wrong.get(key, 0) + 1
 
         if name == "so3-svm":
             for k, (tr, te) in enumerate(splits):
                 train, test = [samples[i] for i in tr], [samples[i] for i in te]
-                score(so3_svm_predictions(train, test, settings.frames, seed), te)
+                score(so3_svm_predictions(train, test, settings.frames, seed), k)
                 if progress:
                     progress(f"{name} split {k + 1}/{len(splits)}: top-1 {accs[-1]:.4f}")
         else:
@@ -273,8 +274,7 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
                     progress(f"{name}: {done}/{n} trainings ({len(splits)} splits × {m} networks)")
 
             scores = _run_jobs(jobs, workers, report)
-            for k, (_, te) in enumerate(splits):
-                truth = np.array([samples[i].label for i in te])
+            for k, truth in enumerate(truths):
                 mine: dict[str, np.ndarray] = {}
                 alone: dict[int, np.ndarray] = {}  # each training seed's networks without the others
                 for (streams, member), p in zip(members, scores[k * len(members):(k + 1) * len(members)]):
@@ -283,7 +283,7 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
                 if len(alone) > 1:
                     for sd, p in alone.items():
                         per_seed.setdefault(str(sd), []).append(float(np.mean(p.argmax(1) == truth)))
-                score(sum(mine.values()).argmax(1), te)
+                score(sum(mine.values()).argmax(1), k)
                 if len(mine) > 1:
                     for stream, p in mine.items():
                         per_stream.setdefault(stream, []).append(float(np.mean(p.argmax(1) == truth)))
