@@ -2,7 +2,9 @@
 
 Each sub-command lives in ``smartclass.commands.<name>`` and exposes ``register(app)``; heavy imports happen
 inside the command functions so ``smartclass --help`` stays fast. Errors a user can act on
-(:class:`SmartclassError`) are printed as one line and exit with status 2.
+(:class:`SmartclassError`, and an unreadable or unwritable file) are printed as one line and exit with status 2;
+Ctrl-C exits with status 130 and one line saying what was kept and how to resume
+(:func:`smartclass.runs.interrupt_hint`).
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import pkgutil
 import sys
 
 import typer
-from rich.console import Console
-
 from smartclass.errors import SmartclassError
+from smartclass.runs import current_interrupt_hint
+from smartclass.terminal import console
 
 
 app = typer.Typer(
     name="smartclass",
-    help="Multimodal classroom behaviour recognition (RGB, depth, thermal).",
+    help="Multimodal classroom behaviour recognition (RGB, depth, thermal): SmartClass-Synth data, paper 002's "
+    "trimodal recogniser (enhancement, DCA-Net fusion, MST-GCN) and skeleton benchmarks. Paper 000's "
+    "spatio-temporal detector is coming; it is not implemented yet.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -40,17 +44,31 @@ def _click_exception() -> type[Exception]:
     return ClickException
 
 
+def _one_line(e: object) -> str:
+    """The message on one line (a message quoting a file's content may hold newlines), markup escaped."""
+    from rich.markup import escape
+
+    return escape(" ".join(str(e).split("\n")))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     try:
         app(args=argv, standalone_mode=False)
     except SmartclassError as e:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {e}", highlight=False)  # no hard wraps inside paths
+        console(stderr=True).print(f"[bold red]error:[/] {_one_line(e)}", markup=True)
+        return 2
+    except OSError as e:  # a file the user named that cannot be read or written (disk full, permissions)
+        if e.filename is None:
+            raise
+        console(stderr=True).print(f"[bold red]error:[/] '{_one_line(e.filename)}': {_one_line(e.strerror or e)}",
+                                   markup=True)
         return 2
     except typer.Exit as e:
         return e.exit_code
-    except typer.Abort:
-        Console(stderr=True).print("aborted")
+    except (KeyboardInterrupt, typer.Abort):
+        hint = current_interrupt_hint()
+        console(stderr=True).print("interrupted" + (f"; {hint}" if hint else ""), markup=False)
         return 130
     except Exception as e:  # click usage errors carry their own formatting
         if isinstance(e, _click_exception()):

@@ -1,7 +1,8 @@
 """Typed configuration: dataclass defaults, overridden by a YAML file, overridden by ``key=value``.
 
 One source of defaults (as in PySlowFast): every section is a dataclass; ``load_config`` merges a YAML
-file and command-line overrides onto it, strictly — an unknown key or a value of the wrong type raises
+file and command-line overrides onto it, strictly — an unknown key, a value of the wrong type or one outside
+the key's declared range (:func:`smartclass.bounds.ranged`; every float must be finite) raises
 :class:`ConfigError` naming the key. The merged config is saved beside every output (``save_config``).
 """
 
@@ -16,6 +17,7 @@ from typing import Any, Iterable, TypeVar, Union, get_args, get_origin, get_type
 
 import yaml
 
+from smartclass import bounds
 from smartclass.errors import ConfigError
 from smartclass.io import write_text_atomic
 from smartclass.synth.config import SynthConfig
@@ -28,9 +30,9 @@ T = TypeVar("T")
 class Config:
     """Top-level config; sections are added by the stages that need them."""
 
-    seed: int = 0
+    seed: int = bounds.ranged(0, ge=0)
     device: str = "cpu"
-    threads: int = 2
+    threads: int = bounds.ranged(2, ge=1)
     synth: SynthConfig = field(default_factory=SynthConfig)
     model: RecognizerConfig = field(default_factory=RecognizerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -125,6 +127,9 @@ def _from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
             f"unknown config key '{prefix}{unknown[0]}'; valid keys here: {', '.join(sorted(names))}"
         )
     kwargs = {k: _coerce(v, hints[k], prefix + k) for k, v in data.items()}
+    ranges = {f.name: f.metadata.get("range") for f in fields(cls)}
+    for k, v in kwargs.items():  # declared ranges (smartclass.bounds.ranged); every float finite
+        bounds.check(v, ranges[k], prefix + k)
     return dataclasses.replace(cls(), **kwargs) if kwargs else cls()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -36,5 +37,48 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
+def strict_json(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, ±inf; Python, numpy or 0-d tensor) replaced by ``None`` and a
+    sibling ``"<key>_null_reason"`` in its dict saying why (``"not finite: nan"``, ``…: inf``, ``…: -inf``); numpy scalars and
+    arrays become plain Python values. Lists cannot hold a reason beside the value, so their dict gets one
+    ``"<key>_null_reason"`` naming the positions."""
+
+    def reason(v: float) -> str:
+        return "not finite: " + ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))
+
+    def plain(v: Any) -> Any:
+        if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):  # numpy arrays/scalars, torch tensors
+            v = v.tolist()
+        if isinstance(v, tuple):
+            v = list(v)
+        return v
+
+    def walk(v: Any) -> tuple[Any, str | None]:
+        v = plain(v)
+        if isinstance(v, float) and not math.isfinite(v):
+            return None, reason(v)
+        if isinstance(v, dict):
+            out: dict = {}
+            for k, x in v.items():
+                x, why = walk(x)
+                out[k] = x
+                if why is not None and f"{k}_null_reason" not in v:
+                    out[f"{k}_null_reason"] = why
+            return out, None
+        if isinstance(v, list):
+            items = [walk(x) for x in v]
+            bad = [f"[{i}] {why}" for i, (_, why) in enumerate(items) if why is not None]
+            return [x for x, _ in items], (", ".join(bad[:10]) + (" …" if len(bad) > 10 else "")) if bad else None
+        return v, None
+
+    out, why = walk(obj)
+    if why is not None:
+        raise ValueError(f"a non-finite value cannot be written as strict JSON ({why})")
+    return out
+
+
 def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int = 2) -> Path:
-    return write_text_atomic(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
+    """Write ``obj`` as strict JSON (RFC 8259: no bare ``NaN``/``Infinity``): non-finite numbers become
+    ``null`` with a ``"<key>_null_reason"`` beside them (see :func:`strict_json`)."""
+    text = json.dumps(strict_json(obj), indent=indent, sort_keys=False, allow_nan=False)
+    return write_text_atomic(path, text + "\n")
