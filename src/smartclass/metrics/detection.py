@@ -104,3 +104,110 @@ def mean_average_precision(preds: Sequence[dict], gts: Sequence[dict], num_class
 def coco_map(preds: Sequence[dict], gts: Sequence[dict], num_classes: int) -> float:
     """mAP averaged over IoU 0.50:0.05:0.95."""
     return mean_average_precision(preds, gts, num_classes, tuple(np.round(np.arange(0.5, 0.96, 0.05), 2)))["map"]
+
+
+COCO_THRESHOLDS: tuple[float, ...] = tuple(float(t) for t in np.round(np.arange(0.5, 0.96, 0.05), 2))
+
+
+def confusion_matrix(preds: Sequence[dict], gts: Sequence[dict], num_classes: int, conf_threshold: float = 0.25,
+                     iou_threshold: float = 0.5) -> np.ndarray:
+    """``(C+1, C+1)`` detection confusion matrix: rows true class, columns predicted class, index ``C`` the
+    background (row ``C``: false positives; column ``C``: missed objects).
+
+    Per image, predictions with score ≥ ``conf_threshold`` are matched one-to-one to ground truths of any
+    class, pairs taken by descending IoU while IoU ≥ ``iou_threshold`` (as Ultralytics' matrix)."""
+    C = num_classes
+    cm = np.zeros((C + 1, C + 1), dtype=np.int64)
+    for p, g in zip(preds, gts):
+        keep = np.asarray(p["scores"], dtype=np.float64).reshape(-1) >= conf_threshold
+        pb = _boxes(p["boxes"], "predicted boxes")[keep]
+        pl = np.asarray(p["labels"], dtype=np.int64).reshape(-1)[keep]
+        gb = _boxes(g["boxes"], "ground-truth boxes")
+        gl = np.asarray(g["labels"], dtype=np.int64).reshape(-1)
+        iou = box_iou(gb, pb) if len(gb) and len(pb) else np.zeros((len(gb), len(pb)))
+        gi, pi = np.nonzero(iou >= iou_threshold)
+        order = np.argsort(-iou[gi, pi], kind="stable")
+        g_used, p_used = np.zeros(len(gb), bool), np.zeros(len(pb), bool)
+        for a, b in zip(gi[order], pi[order]):
+            if not g_used[a] and not p_used[b]:
+                g_used[a] = p_used[b] = True
+                cm[gl[a], pl[b]] += 1
+        np.add.at(cm, (gl[~g_used], C), 1)
+        np.add.at(cm, (C, pl[~p_used]), 1)
+    return cm
+
+
+def detection_report(preds: Sequence[dict], gts: Sequence[dict], class_names: Sequence[str],
+                     conf_threshold: float = 0.25) -> dict:
+    """Everything ``detect-eval`` reports, as strict-JSON-ready values.
+
+    - ``per_class[name]``: ``ap50`` (VOC all-point AP at IoU 0.5), ``ap50_95`` (mean over IoU
+      0.50:0.05:0.95), ``precision`` and ``recall`` at IoU 0.5 counting predictions with score ≥
+      ``conf_threshold``, ``num_gt``, ``num_pred``; a class without ground truth has ``null`` APs (with
+      ``reason``) and is left out of the means.
+    - ``map50``, ``map50_95``, ``precision``, ``recall``: means over classes with ground truth.
+    - ``confusion_matrix``: :func:`confusion_matrix` at the same thresholds, labels ``class_names + ['background']``.
+    - ``pr_curves``: per class, ``(recall, precision)`` lists at IoU 0.5 over all predictions (for plotting).
+    """
+    if len(preds) != len(gts):
+        raise InputError(f"{len(preds)} prediction entries but {len(gts)} ground-truth entries; expected one per image")
+    C = len(class_names)
+    per_class, curves = {}, {}
+    for c, name in enumerate(class_names):
+        aps = []
+        entry: dict = {}
+        for thr in COCO_THRESHOLDS:
+            scores, tp, n_gt = _match_class(preds, gts, c, thr)
+            order = np.argsort(-scores, kind="stable")
+            tp_sorted = tp[order]
+            ctp, cfp = np.cumsum(tp_sorted), np.cumsum(~tp_sorted)
+            recall, precision = ctp / max(n_gt, 1), ctp / np.maximum(ctp + cfp, 1)
+            aps.append(average_precision(recall, precision) if len(recall) else 0.0)
+            if thr == 0.5:
+                sel = scores >= conf_threshold
+                n_sel, n_tp = int(sel.sum()), int(tp[sel].sum())
+                entry = {"num_gt": int(n_gt), "num_pred": n_sel,
+                         "precision": n_tp / n_sel if n_sel else 0.0, "recall": n_tp / n_gt if n_gt else None}
+                curves[name] = (recall.tolist(), precision.tolist())
+        if entry["num_gt"]:
+            entry.update(ap50=float(aps[0]), ap50_95=float(np.mean(aps)))
+        else:
+            entry.update(ap50=None, ap50_95=None, reason="no ground-truth boxes of this class")
+        per_class[name] = entry
+    scored = [e for e in per_class.values() if e["num_gt"]]
+
+    def mean(key: str) -> float | None:
+        return float(np.mean([e[key] for e in scored])) if scored else None
+
+    return {
+        "map50": mean("ap50"), "map50_95": mean("ap50_95"), "precision": mean("precision"), "recall": mean("recall"),
+        "conf_threshold": conf_threshold, "num_images": len(gts),
+        "num_gt": int(sum(e["num_gt"] for e in per_class.values())), "per_class": per_class,
+        "confusion_matrix": {"labels": [*class_names, "background"],
+                             "matrix": confusion_matrix(preds, gts, C, conf_threshold).tolist()},
+        "pr_curves": curves,
+    }
+
+
+def plot_pr_curves(curves: dict, path: str, title: str = "precision-recall at IoU 0.5") -> str:
+    """Per-class precision-recall curves (``detection_report(...)['pr_curves']``) as a PNG, written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from smartclass.io import atomic_path
+
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=100)
+    for name, (recall, precision) in curves.items():
+        if len(recall):
+            r = np.concatenate([[0.0], recall])
+            p = np.maximum.accumulate(np.concatenate([[1.0], precision])[::-1])[::-1]  # the envelope AP integrates
+            ax.plot(r, p, label=f"{name} (AP50 {average_precision(np.asarray(recall), np.asarray(precision)):.3f})")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02), title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left", fontsize=8)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return str(path)
