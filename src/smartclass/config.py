@@ -21,7 +21,8 @@ from smartclass import bounds
 from smartclass.errors import ConfigError
 from smartclass.io import write_text_atomic
 from smartclass.synth.config import SynthConfig
-from smartclass.training.config import RecognizerConfig, TrainConfig
+from smartclass.models.recognizer_config import RecognizerConfig
+from smartclass.training.config import TrainConfig
 
 T = TypeVar("T")
 

@@ -3,7 +3,7 @@ import torch
 
 from smartclass.errors import InputError
 from smartclass.models.recognizer import TrimodalRecognizer
-from smartclass.training.config import RecognizerConfig
+from smartclass.models.recognizer_config import RecognizerConfig
 
 B, T, S = 2, 4, 32
 

@@ -58,7 +58,7 @@ def test_flip_works_on_single_frames():
 
 def test_flip_tta_averages_the_probabilities_of_a_clip_and_its_mirror():
     from smartclass.models.recognizer import TrimodalRecognizer
-    from smartclass.training.config import RecognizerConfig
+    from smartclass.models.recognizer_config import RecognizerConfig
     from smartclass.training.recognizer import predict
 
     torch.manual_seed(0)

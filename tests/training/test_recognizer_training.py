@@ -41,7 +41,7 @@ def test_resume_continues_where_it_stopped(run):
 
 def test_keypoint_warmup_trains_only_the_per_frame_stages_and_resumes(run, tmp_path):
     from smartclass.models.recognizer import TrimodalRecognizer
-    from smartclass.training.config import RecognizerConfig
+    from smartclass.models.recognizer_config import RecognizerConfig
 
     _, args = run
     out = tmp_path / "warm"

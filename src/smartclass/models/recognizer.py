@@ -31,7 +31,8 @@ from smartclass.layouts import UPPER_BODY_17
 from smartclass.models.fusion.dcanet import DCANet
 from smartclass.models.gcn.mstgcn import MSTGCN
 from smartclass.models.keypoints import KeypointEncoder, KeypointHead, sample_keypoint_features, soft_argmax
-from smartclass.training.config import RecognizerConfig
+from smartclass.models.recognizer_config import RecognizerConfig
+from smartclass.models.registry import register_model
 
 MODEL_NAME = "mmfg"
 """Checkpoint tag of this model (multimodal fine-grained recogniser)."""
@@ -135,3 +136,12 @@ class TrimodalRecognizer(nn.Module):
             feats = torch.cat([feats, c.mean(-1), c.amax(-1)], 1)
         logits = self.classifier(feats)
         return RecognizerOutput(logits, heat, pos, conf_used.view(b, t, -1), enhanced, fusion, sources)
+
+
+def build_recognizer(model_config: dict) -> TrimodalRecognizer:
+    """The recogniser of a checkpoint's ``model_config`` (the fields of :class:`RecognizerConfig`)."""
+    cfg = {k: tuple(v) if isinstance(v, list) else v for k, v in model_config.items()}
+    return TrimodalRecognizer(RecognizerConfig(**cfg))
+
+
+register_model(MODEL_NAME, build_recognizer)

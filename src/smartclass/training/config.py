@@ -1,23 +1,9 @@
-"""Config sections of the recogniser and its training (no torch import: ``smartclass config show`` stays fast)."""
+"""Config section of the recogniser's training; no torch import, so ``smartclass config show`` stays fast. The
+architecture, ``RecognizerConfig``, lives beside the model in ``models/recognizer_config.py``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-
-@dataclass
-class RecognizerConfig:
-    """Architecture of :class:`TrimodalRecognizer` (saved in every checkpoint)."""
-
-    num_classes: int = 10
-    width: int = 32  # DCA-Net feature channels
-    keypoint_channels: int = 32  # eq. 6 encoding per keypoint
-    gcn_channels: tuple[int, ...] = (48, 48, 96)
-    modalities: tuple[str, ...] = ("rgb", "depth", "thermal")
-    enhance: bool = True  # the differentiable Retinex in front of DCA-Net
-    thermal_refinement: bool = True
-    context_stream: bool = True  # our extension: a temporal conv over each frame's pooled fused features
-    dropout: float = 0.1
 
 
 @dataclass

@@ -30,7 +30,8 @@ from smartclass.losses.fusion import FusionLoss
 from smartclass.losses.task_weights import MultiTaskLoss
 from smartclass.models.keypoints import heatmap_targets
 from smartclass.models.recognizer import MODEL_NAME, TrimodalRecognizer
-from smartclass.training.config import RecognizerConfig, TrainConfig
+from smartclass.models.recognizer_config import RecognizerConfig
+from smartclass.training.config import TrainConfig
 
 
 # -- data ---------------------------------------------------------------------------------------------
