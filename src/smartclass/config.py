@@ -23,6 +23,7 @@ from smartclass.io import write_text_atomic
 from smartclass.synth.config import SynthConfig
 from smartclass.models.recognizer_config import RecognizerConfig
 from smartclass.training.config import TrainConfig
+from smartclass.training.detector_config import DetectorTrainConfig
 
 T = TypeVar("T")
 
@@ -37,6 +38,7 @@ class Config:
     synth: SynthConfig = field(default_factory=SynthConfig)
     model: RecognizerConfig = field(default_factory=RecognizerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    detector: DetectorTrainConfig = field(default_factory=DetectorTrainConfig)  # smartclass train with a detector: section
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
