@@ -105,3 +105,47 @@ def test_retinex_options_match_numpy(kw):
     out = D.multiscale_weighted_guided_retinex_t(t(img / 255.0), **kw)
     ref = rx.multiscale_weighted_guided_retinex(img, **kw).astype(np.float32) / 255
     assert np.abs(out[0].permute(1, 2, 0).numpy() - ref).max() < 2 / 255
+
+
+def test_illumination_gate_passes_well_lit_frames_and_enhances_dark_ones():
+    from smartclass.enhance.differentiable import gated_enhancement, illumination_gate
+
+    bright = torch.full((1, 3, 8, 8), 0.6)
+    dark = torch.full((1, 3, 8, 8), 0.1)
+    mid = torch.full((1, 3, 8, 8), 0.3)
+    g = illumination_gate(torch.cat([bright, dark, mid]), dark=0.2, bright=0.4)
+    assert g.shape == (3, 1, 1, 1)
+    assert g[0].item() == 0.0 and g[1].item() == 1.0
+    assert g[2].item() == pytest.approx(0.5)  # smoothstep(1/2)
+    enhanced = torch.rand(3, 3, 8, 8)
+    out = gated_enhancement(torch.cat([bright, dark, mid]), enhanced, g)
+    assert torch.equal(out[0], bright[0]) and torch.allclose(out[1], enhanced[1])
+
+
+def test_illumination_gate_is_smooth_and_differentiable():
+    from smartclass.enhance.differentiable import illumination_gate
+
+    x = torch.full((1, 3, 4, 4), 0.35, requires_grad=True)
+    g = illumination_gate(x, dark=0.2, bright=0.4)
+    g.sum().backward()
+    assert x.grad is not None and (x.grad < 0).all()  # brighter → less enhancement
+    # C¹ at the ends: the slope vanishes as the statistic reaches a threshold
+    eps = 1e-3
+    near = illumination_gate(torch.full((1, 3, 2, 2), 0.4 - eps), dark=0.2, bright=0.4)
+    assert 0 < near.item() < 1e-4
+
+
+def test_illumination_gate_numpy_path_matches_tensor_path():
+    from smartclass.enhance.differentiable import illumination_gate
+
+    rng = np.random.default_rng(0)
+    img = rng.integers(0, 160, (12, 16, 3)).astype(np.uint8)
+    t = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
+    assert illumination_gate(img, 0.2, 0.5) == pytest.approx(illumination_gate(t, 0.2, 0.5).item(), abs=1e-6)
+    assert isinstance(illumination_gate(img, 0.2, 0.5), float)
+    p = illumination_gate(t, 0.2, 0.5, percentile=90)
+    assert p.item() < illumination_gate(t, 0.2, 0.5).item()  # the 90th percentile is brighter than the mean
+    with pytest.raises(InputError, match="dark < bright"):
+        illumination_gate(t, 0.5, 0.2)
+    with pytest.raises(InputError, match=r"\(N, 3, H, W\)"):
+        illumination_gate(t[:, :1], 0.2, 0.5)

@@ -171,3 +171,22 @@ def test_plane_thermal_maps_ignore_the_depth():
     assert both.mean() > 0.5 and np.abs(plane[both] - ref[both]).max() < 0.2  # the 3 m homography
     seen = np.isfinite(exact) & np.isfinite(plane)
     assert np.abs(exact[seen] - plane[seen]).max() > 1  # the 1.5 m box moves with the depth-based maps
+
+
+def test_illumination_gate_leaves_well_lit_frames_unchanged_and_enhances_dark_ones():
+    from smartclass.enhance.pipeline import RetinexConfig
+    from smartclass.enhance.retinex import multiscale_weighted_guided_retinex
+
+    clean, dark, _, _ = frame()
+    assert clean.mean() / 255 > 0.46  # above FRAME_GATE's bright threshold
+    np.testing.assert_array_equal(TrimodalEnhancer()(clean).rgb, clean)  # exactly the input
+    ungated = TrimodalEnhancer(EnhanceConfig(retinex=RetinexConfig(gate=False)))(clean).rgb
+    assert not np.array_equal(ungated, clean)
+    np.testing.assert_array_equal(TrimodalEnhancer()(dark).rgb, multiscale_weighted_guided_retinex(dark))
+    # in the ramp: a convex mix of the input and the enhanced frame
+    cfg = EnhanceConfig(retinex=RetinexConfig(gate_dark=0.0, gate_bright=1.0))
+    mixed = TrimodalEnhancer(cfg)(clean).rgb.astype(int)
+    lo, hi = np.minimum(clean, ungated).astype(int), np.maximum(clean, ungated).astype(int)
+    assert ((mixed >= lo - 1) & (mixed <= hi + 1)).all()
+    float_out = TrimodalEnhancer()(clean.astype(np.float32) / 255).rgb
+    assert float_out.dtype == np.float32

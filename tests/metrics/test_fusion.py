@@ -7,7 +7,7 @@ import pytest
 from smartclass.commands.metrics import read_image
 from smartclass.errors import InputError
 from smartclass.metrics.fusion import (
-    epi, fusion_epi, mutual_information, mutual_information_pair, qabf, vifb_entropy, vifb_psnr, vifb_ssim,
+    epi, fusion_epi, fusion_nmi, mutual_information, mutual_information_pair, qabf, vifb_entropy, vifb_psnr, vifb_ssim,
 )
 from smartclass.metrics.image import entropy
 
@@ -71,3 +71,14 @@ def test_reproduces_vifb_published_values(pair, method):
     assert vifb_entropy(vi, ir, f) == pytest.approx(ref("Entropy"), abs=1e-3)
     assert vifb_ssim(vi, ir, f) == pytest.approx(ref("Ssim"), abs=1e-3)
     assert vifb_psnr(vi, ir, f) == pytest.approx(ref("Psnr"), abs=1e-3)
+
+
+def test_fusion_nmi_is_in_unit_range_and_one_for_identical():
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (512, 512)).astype(np.uint8)
+    b = rng.integers(0, 256, (512, 512)).astype(np.uint8)
+    assert fusion_nmi(a, a, a) == pytest.approx(1.0)
+    # F = A: NMI(A, F) = 1, NMI(B, F) ≈ 0 (independent) → one half plus the plug-in bias
+    assert fusion_nmi(a, b, a) == pytest.approx(0.5, abs=0.02)
+    colour = np.stack([a, b, a], -1)
+    assert fusion_nmi(colour, colour, colour) == pytest.approx(1.0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from smartclass.errors import InputError
-from smartclass.metrics.image import entropy, psnr, ssim
+from smartclass.metrics.image import entropy, normalised_mutual_information, psnr, ssim
 
 
 def test_psnr_at_mse_one():
@@ -42,3 +42,30 @@ def test_shape_mismatch_is_named():
         psnr(np.zeros((4, 4)), np.zeros((4, 5)))
     with pytest.raises(InputError, match="empty"):
         ssim(np.zeros((0,)), np.zeros((0,)))
+
+
+def test_nmi_identical_remapped_and_independent():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (512, 512)).astype(np.uint8)
+    b = rng.integers(0, 256, (512, 512)).astype(np.uint8)
+    assert normalised_mutual_information(a, a) == pytest.approx(1.0)
+    assert normalised_mutual_information(a, 255 - a) == pytest.approx(1.0)  # one-to-one re-mapping
+    # independent noise: only the plug-in bias, (255²/(2·512²) nats) / ln 256 ≈ 0.02
+    assert normalised_mutual_information(a, b) < 0.03
+    assert normalised_mutual_information(a, b, bins=16) < 0.002
+
+
+def test_nmi_known_values():
+    x = np.zeros((4, 4), np.uint8)
+    x[:, 2:] = 255
+    y = np.zeros((4, 4), np.uint8)
+    y[:2] = 255
+    assert normalised_mutual_information(x, y) == 0.0  # halves at right angles: independent
+    # joint p = [[1/2, 0], [1/4, 1/4]]: H(X) = 1, H(Y) = 0.811278, H(X, Y) = 1.5 bits → 2·0.311278/1.811278
+    r = np.array([0, 0, 0, 0, 1, 1, 1, 1], np.uint8) * 255
+    t = np.array([0, 0, 0, 0, 0, 0, 1, 1], np.uint8) * 255
+    assert normalised_mutual_information(r, t) == pytest.approx(0.343711, abs=1e-6)
+    c = np.full((4, 4), 7, np.uint8)
+    assert normalised_mutual_information(c, c) == 1.0 and normalised_mutual_information(c, x) == 0.0
+    with pytest.raises(InputError, match="bins must divide 256"):
+        normalised_mutual_information(x, y, bins=3)

@@ -6,12 +6,16 @@ reflected borders (OpenCV ``BORDER_REFLECT``, numpy ``'symmetric'``), Sobel grad
 borders, block-mean downsampling and bilinear (half-pixel) upsampling in the fast guided filter — so that the
 numpy and torch paths agree to float rounding. Tensors are ``(N, C, H, W)`` on any device; nothing here
 chooses a device. Square roots and powers get a small floor so that their gradients stay finite.
+
+:func:`illumination_gate` decides how much of the enhancement a frame gets from its measured illumination;
+it is shared by the classic pipeline (numpy frames) and the model's differentiable path (tensors).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -244,3 +248,58 @@ def multiscale_weighted_guided_retinex_t(rgb: torch.Tensor, *, large_radius: int
     b = mean * (1 - a)
     out = _up_t(box_filter_t(a, rd) * gain, s, (h, w)) * x + _up_t(box_filter_t(b, rd), s, (h, w))
     return out.clamp(0, 1)
+
+
+LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights
+FRAME_GATE = (0.40, 0.46)
+"""``(dark, bright)`` mean-luma thresholds of :func:`illumination_gate` for whole frames. On the SmartClass-Synth
+*train* split (``benchmarks/enhance.py --only gate``) low-light frames have a mean luma of at most 0.31 and
+normal frames at least 0.51 (640×360); the ramp lies in the gap, nearer the normal side so that every dark
+frame gets the full enhancement."""
+CROP_GATE = (0.20, 0.30)
+"""``(dark, bright)`` for the recogniser's per-student crops, which are darker than whole frames (hair, clothes,
+no bright walls): normal-light train crops have a mean luma of at least 0.31, most low-light crops below 0.25
+(a few gained-up ones reach 0.45 and pass through as they are: brightness alone cannot tell them apart)."""
+
+
+def luma_statistic(rgb: torch.Tensor, percentile: float | None = None) -> torch.Tensor:
+    """Measured illumination of frames ``(N, 3, H, W)`` in [0, 1] → ``(N, 1, 1, 1)``: the mean BT.601 luma, or,
+    with ``percentile`` q in (0, 100), the mean of the mean and the q-th percentile (a bright-region level,
+    less fooled by dark clothes). Differentiable (the percentile through ``torch.quantile``'s selection)."""
+    y = (rgb * rgb.new_tensor(LUMA).view(1, 3, 1, 1)).sum(1).flatten(1)  # (N, H·W)
+    s = y.mean(1)
+    if percentile is not None:
+        s = 0.5 * (s + torch.quantile(y, percentile / 100.0, dim=1))
+    return s.view(-1, 1, 1, 1)
+
+
+def illumination_gate(rgb, dark: float = FRAME_GATE[0], bright: float = FRAME_GATE[1],
+                      percentile: float | None = None):
+    """How much enhancement a frame should get, from its measured illumination ``s``
+    (:func:`luma_statistic`): ``g = smoothstep(u)``, ``u = clip((bright − s)/(bright − dark), 0, 1)``,
+    ``smoothstep(u) = u²(3 − 2u)``. ``g = 1`` at or below ``dark``, ``g = 0`` at or above ``bright`` (a well-lit
+    frame is passed through unchanged, exactly), smooth (C¹) and differentiable in between.
+
+    The gated enhancement is ``I + g·(E(I) − I)`` (:func:`gated_enhancement`). ``rgb``: a tensor
+    ``(N, 3, H, W)`` in [0, 1] → ``(N, 1, 1, 1)`` gates (the model's path), or one numpy ``(H, W, 3)`` frame,
+    uint8 or float in [0, 1] → a float (the classic pipeline's path)."""
+    if not 0 <= dark < bright <= 1:
+        raise InputError(f"illumination gate thresholds must satisfy 0 <= dark < bright <= 1, got {dark} and {bright}")
+    if percentile is not None and not 0 < percentile < 100:
+        raise InputError(f"percentile must be in (0, 100), got {percentile}")
+    if isinstance(rgb, np.ndarray):
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise InputError(f"rgb must be (H, W, 3), got shape {rgb.shape}")
+        x = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1)[None]
+        x = x.float() / 255.0 if rgb.dtype == np.uint8 else x.float()
+        return float(illumination_gate(x, dark, bright, percentile))
+    if rgb.ndim != 4 or rgb.shape[1] != 3:
+        raise InputError(f"rgb must be (N, 3, H, W), got shape {tuple(rgb.shape)}")
+    u = ((bright - luma_statistic(rgb, percentile)) / (bright - dark)).clamp(0, 1)
+    return u * u * (3 - 2 * u)
+
+
+def gated_enhancement(rgb: torch.Tensor, enhanced: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
+    """``I + g·(E(I) − I)``: ``rgb`` and ``enhanced`` ``(N, 3, H, W)``, ``gate`` ``(N, 1, 1, 1)`` from
+    :func:`illumination_gate`; exactly ``rgb`` where ``g = 0``."""
+    return rgb + gate * (enhanced - rgb)

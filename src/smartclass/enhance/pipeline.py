@@ -16,6 +16,7 @@ import numpy as np
 
 from smartclass.enhance.align import align_depth_to_rgb, reference_mapper, remap
 from smartclass.enhance.depth import close_small_holes, enhance_depth
+from smartclass.enhance.differentiable import FRAME_GATE, illumination_gate
 from smartclass.enhance.retinex import DEFAULT_GAMMA, DENOISE_K, check_rgb, multiscale_weighted_guided_retinex
 from smartclass.enhance.thermal import ThermalEnhanced, colormap_rgb, enhance_thermal
 from smartclass.errors import InputError
@@ -25,7 +26,10 @@ from smartclass.geometry import Camera
 @dataclass
 class RetinexConfig:
     """Parameters of :func:`~smartclass.enhance.retinex.multiscale_weighted_guided_retinex` (eqs. 1–2);
-    ``denoise_eps`` None estimates the noise per frame (``(denoise_k·σ)²``)."""
+    ``denoise_eps`` None estimates the noise per frame (``(denoise_k·σ)²``). ``gate`` (default on): the
+    output is ``I + g·(E(I) − I)`` with ``g`` the :func:`~smartclass.enhance.differentiable.illumination_gate`
+    of the frame between the mean-luma thresholds ``gate_dark`` and ``gate_bright``, so a well-lit frame
+    passes through unchanged (it is not enhanced at all) and a dark one is fully enhanced."""
 
     large_radius: int | None = None
     small_radius: int = 4
@@ -41,6 +45,9 @@ class RetinexConfig:
     denoise_eps: float | None = None
     denoise_k: float = DENOISE_K
     work_scale: int = 2
+    gate: bool = True
+    gate_dark: float = FRAME_GATE[0]
+    gate_bright: float = FRAME_GATE[1]
 
 
 @dataclass
@@ -148,6 +155,17 @@ class TrimodalEnhancer:
         self._pool: ThreadPoolExecutor | None = None
 
     def _enhance_rgb(self, rgb: np.ndarray) -> np.ndarray:
+        r = self.config.retinex
+        g = illumination_gate(rgb, r.gate_dark, r.gate_bright) if r.gate else 1.0
+        if g == 0.0:  # the kind retinex returns: uint8 stays uint8, float becomes float32
+            return np.array(rgb, dtype=np.uint8 if rgb.dtype == np.uint8 else np.float32, copy=True)
+        enhanced = self._retinex(rgb)
+        if g == 1.0:
+            return enhanced
+        blend = rgb.astype(np.float32) + np.float32(g) * (enhanced.astype(np.float32) - rgb.astype(np.float32))
+        return np.clip(np.rint(blend), 0, 255).astype(np.uint8) if rgb.dtype == np.uint8 else blend
+
+    def _retinex(self, rgb: np.ndarray) -> np.ndarray:
         r = self.config.retinex
         return multiscale_weighted_guided_retinex(
             rgb, large_radius=r.large_radius, small_radius=r.small_radius, eps_large=r.eps_large,

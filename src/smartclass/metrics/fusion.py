@@ -1,4 +1,5 @@
-"""Fusion metrics: mutual information (MI), Qabf (Xydeas–Petrovic edge-information retention) and EPI.
+"""Fusion metrics: mutual information (MI), Qabf (Xydeas–Petrovic edge-information retention) and EPI; the
+normalised fusion MI (0..1, :func:`fusion_nmi`) beside the MI in bits.
 
 Conventions (see docs/metrics.md):
 
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from smartclass.errors import InputError
-from smartclass.metrics.image import as_array
+from smartclass.metrics.image import as_array, normalised_mutual_information
 
 Mode = Literal["standard", "vifb"]
 
@@ -86,6 +87,17 @@ def mutual_information(a: Any, b: Any, fused: Any, mode: Mode = "standard") -> f
     """Fusion MI = MI(A, F) + MI(B, F) (Qu et al. 2002); colour per the VIFB convention."""
     return per_channel(lambda x, y, f: mutual_information_pair(x, f, mode) + mutual_information_pair(y, f, mode),
                        a, b, fused)
+
+
+def fusion_nmi(a: Any, b: Any, fused: Any) -> float:
+    """Normalised fusion MI in [0, 1]: ``(NMI(A, F) + NMI(B, F)) / 2`` with
+    :func:`~smartclass.metrics.image.normalised_mutual_information` (1 when F equals both sources); colour per
+    the VIFB convention. The bits of :func:`mutual_information` grow with the images' entropies; this does not."""
+    def score(x: np.ndarray, y: np.ndarray, f: np.ndarray) -> float:
+        lx, ly, lf = (_levels(v, False).astype(np.uint8) for v in (x, y, f))
+        return 0.5 * (normalised_mutual_information(lx, lf) + normalised_mutual_information(ly, lf))
+
+    return per_channel(score, a, b, fused)
 
 
 # --------------------------------------------------------------------------------------------- Qabf
