@@ -15,7 +15,7 @@ import sys
 
 import typer
 from smartclass.errors import SmartclassError
-from smartclass.runs import current_interrupt_hint
+from smartclass.runs import current_interrupt_hint, set_command_line
 from smartclass.terminal import console
 
 
@@ -53,8 +53,11 @@ def _one_line(e: object) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
+    set_command_line(sys.argv[1:] if argv is None else argv)
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
+        if rv == 130 and isinstance(rv, int):  # typer turns KeyboardInterrupt into exit code 130
+            raise KeyboardInterrupt
     except SmartclassError as e:
         console(stderr=True).print(f"[bold red]error:[/] {_one_line(e)}", markup=True)
         return 2

@@ -29,20 +29,43 @@ LOCK_NAME = ".smartclass.lock"
 
 # -- Ctrl-C ---------------------------------------------------------------------------------------------
 _hints: list[str] = []
+_caught: list[str | None] = [None]
+_argv: list[str] = []
+
+
+def set_command_line(argv: list[str]) -> None:
+    """Record the arguments of this invocation (``smartclass.cli.main`` does), for resume hints and reports."""
+    _argv[:] = list(argv)
+    _caught[0] = None
+
+
+def command_line(extra: str = "") -> str:
+    """``smartclass <args>`` of this invocation, quoted for a shell, plus ``extra`` if not already there."""
+    import shlex
+
+    args = list(_argv)
+    if extra and extra not in args:
+        args.append(extra)
+    return " ".join(["smartclass", *map(shlex.quote, args)])
 
 
 @contextmanager
 def interrupt_hint(text: str) -> Iterator[None]:
-    """While the block runs, a Ctrl-C is reported as ``interrupted; <text>`` (innermost hint wins)."""
+    """While the block runs, a Ctrl-C is reported as ``interrupted; <text>`` (the innermost hint wins)."""
     _hints.append(text)
     try:
         yield
+    except KeyboardInterrupt:
+        if _caught[0] is None:
+            _caught[0] = text
+        raise
     finally:
         _hints.remove(text)
 
 
 def current_interrupt_hint() -> str | None:
-    return _hints[-1] if _hints else None
+    """The hint of the block a Ctrl-C interrupted (or of the block running now); cleared by :func:`set_command_line`."""
+    return _caught[0] or (_hints[-1] if _hints else None)
 
 
 # -- worker processes -----------------------------------------------------------------------------------
@@ -140,32 +163,38 @@ def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def config_differences(old: dict, new: dict, ignore: tuple[str, ...] = ()) -> list[str]:
-    """Dotted keys whose values differ between two nested config dicts (keys in ``ignore`` skipped)."""
+    """Dotted keys whose values differ between two nested config dicts; keys in ``ignore`` (or under a prefix
+    ending in ``.`` there, such as ``"train."``) are skipped."""
     a, b = _flatten(old), _flatten(new)
-    return sorted(k for k in set(a) | set(b) if k not in ignore and a.get(k) != b.get(k))
+    skip = lambda k: k in ignore or any(p.endswith(".") and k.startswith(p) for p in ignore)  # noqa: E731
+    return sorted(k for k in set(a) | set(b) if not skip(k) and a.get(k) != b.get(k))
 
 
 def guard_output(folder: str | os.PathLike, config: dict, overwrite: bool = False,
-                 ignore: tuple[str, ...] = ()) -> None:
+                 ignore: tuple[str, ...] = ()) -> list[str]:
     """Refuse ``folder`` if its ``config.yaml`` (another run's) differs from ``config`` in keys other than
-    ``ignore``; ``overwrite`` lets the new run replace it."""
+    ``ignore``; ``overwrite`` lets the new run replace it. Returns the differing keys (empty when the folder
+    holds no config, or the same one)."""
     import yaml
 
     saved = Path(folder) / "config.yaml"
-    if overwrite or not saved.is_file():
-        return
+    if not saved.is_file():
+        return []
     try:
         old = yaml.safe_load(saved.read_text()) or {}
     except yaml.YAMLError:
         old = None
     if not isinstance(old, dict):
+        if overwrite:
+            return ["config.yaml"]
         raise ConfigError(f"'{saved}' (another run's config) is not a YAML mapping; pass --overwrite to replace it")
     diff = config_differences(old, config, ignore)
-    if diff:
+    if diff and not overwrite:
         shown = ", ".join(f"{k} ({_flatten(old).get(k)!r} → {_flatten(config).get(k)!r})" for k in diff[:5])
         more = f" and {len(diff) - 5} more" if len(diff) > 5 else ""
         raise ConfigError(f"'{folder}' holds another run's outputs with a different config: {shown}{more}; "
                           "choose another --out or pass --overwrite")
+    return diff
 
 
 # -- lock -----------------------------------------------------------------------------------------------

@@ -7,6 +7,26 @@ from typing import Optional
 
 import typer
 
+# keys a resumed run may change: how long it runs and on what, not what it learns
+RESUMABLE = ("train.epochs", "train.patience", "train.time_budget_min", "train.workers", "train.cache_dir",
+             "threads", "device")
+
+
+def write_predictions(path: Path, rows: list[dict]) -> None:
+    """Per-sample predictions as CSV (``.csv``) or JSON lines (``.jsonl``), atomically."""
+    import csv
+    import json
+
+    from smartclass.io import atomic_path, strict_json
+
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        if path.suffix.lower() == ".csv":
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else ["index"])
+            writer.writeheader()
+            writer.writerows(rows)
+        else:
+            f.writelines(json.dumps(strict_json(r), allow_nan=False) + "\n" for r in rows)
+
 
 def register(app: typer.Typer) -> None:
     @app.command("train")
@@ -15,29 +35,41 @@ def register(app: typer.Typer) -> None:
         overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides, e.g. train.epochs=5"),
         out: Path = typer.Option(Path("runs/mmfg"), help="run folder: last.pt, best.pt, config.yaml, history.json"),
         resume: bool = typer.Option(False, "--resume", help="continue from OUT/last.pt"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="replace another run's outputs in OUT even if "
+                                       "its config differs"),
     ) -> None:
         """Train the trimodal recogniser end to end (enhancement, DCA-Net, keypoints, MST-GCN)."""
-        import torch
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
         from smartclass.config import load_config, save_config, to_dict
         from smartclass.errors import ConfigError
-        from smartclass.io import write_json_atomic
         from smartclass.labels import class_names
-        from smartclass.models.recognizer import TrimodalRecognizer
-        from smartclass.training.recognizer import fit, synth_data
+        from smartclass.runs import check_out_dir, command_line, guard_output, interrupt_hint, run_lock
 
         cfg = load_config(config, overrides or ())
         tc = cfg.train
         if cfg.model.num_classes != len(class_names(tc.vocabulary)):
             raise ConfigError(f"model.num_classes = {cfg.model.num_classes} but train.vocabulary '{tc.vocabulary}' has "
                               f"{len(class_names(tc.vocabulary))} classes")
-        if tc.keypoint_warmup_steps < 0:
-            raise ConfigError(f"train.keypoint_warmup_steps must be ≥ 0, got {tc.keypoint_warmup_steps}")
-        if any(m < 0 for m in tc.lr_milestones) or list(tc.lr_milestones) != sorted(set(tc.lr_milestones)):
+        if list(tc.lr_milestones) != sorted(set(tc.lr_milestones)):
             raise ConfigError(f"train.lr_milestones must be increasing epoch numbers ≥ 0, got {list(tc.lr_milestones)}")
-        console = Console()
+        check_out_dir(out)
+        guard_output(out, to_dict(cfg), overwrite, ignore=RESUMABLE if resume else ())
+        with run_lock(out), interrupt_hint(f"kept: {out}/config.yaml and, once an epoch (or 200 warm-up steps) has "
+                                           f"finished, {out}/last.pt; resume with: {command_line('--resume')}"):
+            save_config(cfg, out / "config.yaml")
+            _train(cfg, out, resume)
+
+    def _train(cfg, out: Path, resume: bool) -> None:
+        import torch
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+        from smartclass.config import to_dict
+        from smartclass.io import write_json_atomic
+        from smartclass.models.recognizer import TrimodalRecognizer
+        from smartclass.terminal import console as make_console
+        from smartclass.training.recognizer import fit, synth_data
+
+        tc = cfg.train
+        console = make_console()
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)
         with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
@@ -47,8 +79,6 @@ def register(app: typer.Typer) -> None:
             train_data = synth_data(cfg.synth, "train", tc.train_samples, tc, console.print, update)
             val_data = synth_data(cfg.synth, "val", tc.val_samples, tc, console.print, update)
             model = TrimodalRecognizer(cfg.model)
-            out.mkdir(parents=True, exist_ok=True)
-            save_config(cfg, out / "config.yaml")
             bar.update(task, description="training", completed=0, total=1)
             state = fit(model, train_data, val_data, tc, out, to_dict(cfg), resume=resume, log=console.print,
                         progress=update)
@@ -60,27 +90,39 @@ def register(app: typer.Typer) -> None:
         checkpoint: Path = typer.Option(..., "--checkpoint", help="a best.pt or last.pt of smartclass train"),
         data: str = typer.Option("synth:split=test,samples=400,seed=0",
                                  help="synth:split=S,samples=N,seed=K or a data-set folder (docs/data-format.md)"),
-        out: Path = typer.Option(Path("out/eval/report.json"), help="report JSON; the confusion PNG goes beside it"),
+        out: Path = typer.Option(Path("out/eval/report.json"), help="report JSON; the confusion PNG and the merged "
+                                 "config (REPORT.config.yaml) go beside it"),
+        predictions: Optional[Path] = typer.Option(None, help="also write per-sample predictions (index, condition, "
+                                                   "truth, predicted, confidence) to this .csv or .jsonl file"),
     ) -> None:
         """Top-1/Top-5, macro and per-class F1, confusion matrix, enhancement PSNR/SSIM, fusion MI/Qabf/EPI, FPS."""
-        from rich.console import Console
-
-        from smartclass.config import config_from_dict
+        from smartclass.config import config_from_dict, save_config
         from smartclass.io import write_json_atomic
+        from smartclass.runs import check_out_file, command_line, interrupt_hint
+        from smartclass.terminal import console as make_console
         from smartclass.training.evaluate import evaluate, load_eval_data
         from smartclass.training.recognizer import load_checkpoint
 
-        console = Console()
+        check_out_file(out, "--out", (".json",))
+        if predictions is not None:
+            check_out_file(predictions, "--predictions", (".csv", ".jsonl"))
+        console = make_console()
         model, ck = load_checkpoint(checkpoint)
         cfg = config_from_dict(ck.get("config") or {})  # the checkpoint's own merged config
-        data_set, described = load_eval_data(data, cfg.synth, cfg.train, console.print)
-        report = evaluate(model, data_set, cfg.train.vocabulary, out.with_suffix(".png"))
-        import sys
-
+        with interrupt_hint("kept: nothing (the report is written when evaluation ends; rendered test data is cached "
+                            f"under {cfg.train.cache_dir}); rerun: {command_line()}"):
+            data_set, described = load_eval_data(data, cfg.synth, cfg.train, console.print)
+            rows: list[dict] = []
+            report = evaluate(model, data_set, cfg.train.vocabulary, out.with_suffix(".png"), per_sample=rows)
         from smartclass.bench import environment
 
+        config_path = out.with_name(out.stem + ".config.yaml")
         report.update({"checkpoint": str(checkpoint), "data": described, "epoch": ck.get("epoch"),
-                       "command": "smartclass " + " ".join(sys.argv[1:]), **environment()})
+                       "config": str(config_path), "command": command_line(), **environment()})
+        save_config(cfg, config_path)
+        if predictions is not None:
+            write_predictions(predictions, rows)
+            report["predictions"] = str(predictions)
         write_json_atomic(out, report)
         console.print(f"top-1 {report['top1']:.4f}, top-5 {report['top5']:.4f}, macro-F1 {report['macro_f1']:.4f} "
                       f"({len(data_set['label'])} samples) → {out}")

@@ -129,6 +129,15 @@ def write_dataset_info(root: str | os.PathLike, config: dict | None = None) -> N
     os.replace(tmp, p)
 
 
+def remove_partial_clips(root: str | os.PathLike) -> list[Path]:
+    """Remove the temporary folders (``clips/.<id>.tmp-<pid>``) of clips whose writer was killed; call it while
+    holding the output folder's lock (:func:`smartclass.runs.run_lock`), so no live writer owns them."""
+    gone = [p for p in (Path(root) / "clips").glob(".*.tmp-*") if p.is_dir()]
+    for p in gone:
+        shutil.rmtree(p, ignore_errors=True)
+    return gone
+
+
 def write_split_list(root: str | os.PathLike, split: str) -> Path:
     """(Re)write ``splits/<split>.txt`` from the complete clip folders of that split."""
     clips = sorted(p.name for p in (Path(root) / "clips").glob(f"{split}_*") if p.is_dir())

@@ -56,8 +56,9 @@ def _grey255(x: torch.Tensor) -> np.ndarray:
 
 
 def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, batch_size: int = 16,
-             quality_samples: int = 32) -> dict:
-    """Classification report, enhancement PSNR/SSIM, fusion MI/Qabf/EPI and FPS."""
+             quality_samples: int = 32, per_sample: list | None = None) -> dict:
+    """Classification report, enhancement PSNR/SSIM, fusion MI/Qabf/EPI and FPS. ``per_sample``: a list that
+    receives one dict per sample (index, condition, truth, predicted, confidence)."""
     from smartclass.metrics.classification import classification_report, plot_confusion_matrix
     from smartclass.metrics.fusion import fusion_epi, mutual_information, qabf
     from smartclass.metrics.image import psnr, ssim
@@ -78,6 +79,11 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
     report["top1_ground_truth_keypoints"] = float((gt_logits.argmax(1) == data["label"]).float().mean())
     cond = data["condition"].numpy()
     pred = logits.argmax(1).numpy()
+    if per_sample is not None:
+        conf = logits.softmax(1).max(1).values.tolist()
+        per_sample.extend({"index": i, "condition": CONDITIONS[c], "truth": names[t], "predicted": names[p],
+                           "confidence": round(float(cf), 6)}
+                          for i, (c, t, p, cf) in enumerate(zip(cond.tolist(), data["label"].tolist(), pred.tolist(), conf)))
     report["top1_per_condition"] = {c: float((pred[cond == i] == data["label"].numpy()[cond == i]).mean())
                                     for i, c in enumerate(CONDITIONS) if (cond == i).any()}
     if out_png is not None:
