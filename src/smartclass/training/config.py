@@ -5,29 +5,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from smartclass.bounds import ranged
+
 
 @dataclass
 class TrainConfig:
     """Training settings (paper defaults; ``configs/mmfg.yaml`` holds the CPU-sized overrides)."""
 
-    lr: float = 1e-4
-    lr_milestones: tuple[int, ...] = ()  # lr ×0.1 after each of these epochs (increasing; 0 = from the start)
-    weight_decay: float = 1e-5
-    batch_size: int = 32
-    epochs: int = 300
-    patience: int = 15  # early stop after this many epochs without a better validation macro-F1
-    train_samples: int = 15000
-    val_samples: int = 1000
-    frames: int = 16
-    fps: float = 5.0
-    crop: int = 64
+    lr: float = ranged(1e-4, gt=0)
+    lr_milestones: tuple[int, ...] = ranged((), ge=0)  # lr ×0.1 after each of these epochs (increasing; 0 = from the start)
+    weight_decay: float = ranged(1e-5, ge=0)
+    batch_size: int = ranged(32, ge=2)  # BatchNorm needs two samples
+    epochs: int = ranged(300, ge=1)
+    patience: int = ranged(15, ge=1)  # early stop after this many epochs without a better validation macro-F1
+    train_samples: int = ranged(15000, ge=2)
+    val_samples: int = ranged(1000, ge=1)
+    frames: int = ranged(16, ge=1)
+    fps: float = ranged(5.0, gt=0)
+    crop: int = ranged(64, ge=16)
     vocabulary: str = "fine"
-    focal_gamma: float = 2.0
-    task_temperature: float = 0.1
-    teacher_forcing: float = 0.5  # probability of feeding ground-truth keypoints to the GCN in a training step
+    focal_gamma: float = ranged(2.0, ge=0)
+    task_temperature: float = ranged(0.1, gt=0)
+    teacher_forcing: float = ranged(0.5, ge=0, le=1)  # probability of feeding ground-truth keypoints to the GCN in a training step
     flip: bool = False  # mirror half of the training samples left↔right (images, keypoints, left/right joints)
-    keypoint_warmup_steps: int = 0  # steps of keypoint-only training (random frames) before the end-to-end epochs
-    enhancement_mu: float = 0.5
-    time_budget_min: float = 0.0  # stop after this many minutes of training (0 = no limit)
-    workers: int = 2  # rendering processes
+    keypoint_warmup_steps: int = ranged(0, ge=0)  # steps of keypoint-only training (random frames) before the end-to-end epochs
+    enhancement_mu: float = ranged(0.5, ge=0, le=1)
+    time_budget_min: float = ranged(0.0, ge=0)  # stop after this many minutes of training (0 = no limit)
+    workers: int = ranged(2, ge=1)  # rendering processes
     cache_dir: str = ".cache/smartclass"  # rendered training data, keyed by its settings
