@@ -1,8 +1,9 @@
 """Numeric ranges of config keys, declared where a config section is defined and checked by
 :mod:`smartclass.config` for every section alike.
 
-``count: int = ranged(4, ge=1)`` is a dataclass field whose metadata holds its bounds; for a tuple field the
-bounds apply to every item. Every float key must also be finite (no ``.nan``/``.inf`` in YAML) unless
+``count: int = ranged(4, ge=1)`` is a dataclass field whose metadata holds its bounds, and
+``split: str = one_of("train", ("train", "val", "test"))`` one whose value must be listed; for a tuple field
+they apply to every item (and a tuple of choices must not be empty). Every float key must also be finite (no ``.nan``/``.inf`` in YAML) unless
 declared with ``finite=False``.
 """
 
@@ -28,6 +29,14 @@ def ranged(default: Any, *, ge: float | None = None, gt: float | None = None, le
     return field(default=default, metadata={"range": meta})
 
 
+def one_of(default: Any, choices: tuple) -> Any:
+    """A dataclass field whose value (each item, for a tuple) must be one of ``choices``."""
+    meta = {"choices": tuple(choices), "finite": True}
+    if isinstance(default, (list, tuple)):
+        return field(default_factory=lambda: default, metadata={"range": meta})
+    return field(default=default, metadata={"range": meta})
+
+
 def describe(meta: dict) -> str:
     """``{"ge": 0, "lt": 1}`` → ``"≥ 0 and < 1"``."""
     return " and ".join(f"{_OPS[k][0]} {meta[k]:g}" for k in ("ge", "gt", "le", "lt") if k in meta)
@@ -38,6 +47,12 @@ def check(value: Any, meta: dict | None, key: str) -> None:
     a non-finite float."""
     meta = meta or {"finite": True}
     items = value if isinstance(value, (list, tuple)) else (value,)
+    if "choices" in meta and any(v not in meta["choices"] for v in items):
+        bad = next(v for v in items if v not in meta["choices"])
+        raise ConfigError(f"config key '{key}': expected {'items' if value is not items[0] else 'one'} of "
+                          f"{list(meta['choices'])}, got {bad!r}")
+    if "choices" in meta and isinstance(value, (list, tuple)) and not value:
+        raise ConfigError(f"config key '{key}': expected at least one of {list(meta['choices'])}")
     for v in items:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             continue

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smartclass.bounds import ranged
+from smartclass.bounds import one_of, ranged
+from smartclass.labels import VOCABULARIES
 
 
 @dataclass
@@ -23,7 +24,7 @@ class TrainConfig:
     frames: int = ranged(16, ge=1)
     fps: float = ranged(5.0, gt=0)
     crop: int = ranged(64, ge=16)
-    vocabulary: str = "fine"
+    vocabulary: str = one_of("fine", tuple(VOCABULARIES))
     focal_gamma: float = ranged(2.0, ge=0)
     task_temperature: float = ranged(0.1, gt=0)
     teacher_forcing: float = ranged(0.5, ge=0, le=1)  # probability of feeding ground-truth keypoints to the GCN in a training step
