@@ -1,0 +1,231 @@
+"""The analysis pipeline: decode → low-light enhancement where dark → detect on a stride, batched → track →
+per-student behaviour window → smoothing → engagement → outputs, written as the run goes.
+
+Stages (each its own module):
+
+* :mod:`~smartclass.analyze.sources` — frames and time stamps (and paired depth / thermal);
+* :mod:`~smartclass.analyze.lowlight` — enhancement only of frames whose mean luma is below a threshold;
+* :mod:`~smartclass.analyze.detector` — any :class:`~smartclass.analyze.detector.Detector`, every
+  ``detect_every``-th frame, ``batch`` frames per call;
+* :mod:`smartclass.tracking` — ByteTrack (default) or the IoU baseline, then the re-entry linker;
+* :mod:`~smartclass.analyze.behaviour` — confidence-weighted sliding-window class probabilities per student;
+* :mod:`~smartclass.analyze.smoothing` — sticky-HMM Viterbi + minimum durations (timelines), hysteresis
+  (what the video and console show while running);
+* :mod:`~smartclass.analyze.engagement` — the share of students engaged at each decision time;
+* :mod:`~smartclass.analyze.outputs` and :mod:`~smartclass.analyze.report` — files under ``--out``.
+
+A behaviour decision is made for every tracked student at every detection step, i.e. ``fps / detect_every``
+times a second (≥ 2 is required; the default stride is chosen for ≈ 5 decisions a second).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from smartclass.analyze.behaviour import StudentRecord
+from smartclass.analyze.detector import Detections, Detector
+from smartclass.analyze.engagement import DEFAULT_ENGAGEMENT
+from smartclass.analyze.lowlight import DarkFrameEnhancer
+from smartclass.analyze.smoothing import Hysteresis
+from smartclass.analyze.sources import Frame, Source
+from smartclass.errors import ConfigError
+from smartclass.tracking import make_tracker
+from smartclass.tracking.reentry import ReentryLinker
+
+
+@dataclass
+class AnalyzeSettings:
+    """Settings of one analysis (the CLI's options)."""
+
+    detect_every: int = 0  # 0: auto, about 5 detections (behaviour decisions) per second
+    batch: int = 4  # frames per detector call (1 for live sources)
+    tracker: str = "bytetrack"
+    lost_seconds: float = 3.0  # a track hidden longer ends (the re-entry linker may give its id back)
+    reentry: bool = True
+    smoothing: str = "viterbi"
+    window: float = 1.0  # behaviour window, seconds
+    mean_duration: float = 4.0  # the HMM's expected behaviour duration, seconds
+    min_seconds: float = 1.0  # shortest interval in a timeline
+    hold: float = 1.0  # hysteresis of the live label
+    enhance: bool = True
+    dark_threshold: float = 0.25  # mean luma in [0, 1] below which a frame is enhanced
+    min_decisions: int = 3  # a student id needs this many decisions to count as seen
+    max_seconds: float | None = None
+    video: bool = True
+    report: bool = True
+    blur_faces: bool = False
+    flush_seconds: float = 10.0  # wall-clock seconds between flushes of the outputs
+    thumb_seconds: float = 1.0  # a thumbnail for the report every so many seconds of input
+    engagement: dict = field(default_factory=lambda: dict(DEFAULT_ENGAGEMENT))
+
+    def stride(self, fps: float) -> int:
+        if self.detect_every < 0:
+            raise ConfigError(f"--detect-every: expected ≥ 1 (or 0 for automatic), got {self.detect_every}")
+        return self.detect_every or max(1, int(round(fps / 5.0)))
+
+
+@dataclass
+class Step:
+    """One detection step: frame ``index`` at ``t``; per detection the student id (-1 unconfirmed), box,
+    detector class and score."""
+
+    index: int
+    t: float
+    sids: np.ndarray
+    boxes: np.ndarray
+    classes: np.ndarray
+    scores: np.ndarray
+    dark: bool
+
+
+class StageClock:
+    """Accumulated wall time per stage (seconds) and call counts."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+
+    def add(self, stage: str, seconds: float, n: int = 1) -> None:
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+        self.calls[stage] = self.calls.get(stage, 0) + n
+
+    def table(self, frames: int) -> dict:
+        return {k: {"seconds": round(v, 4), "calls": self.calls[k], "ms_per_frame": round(1000 * v / max(frames, 1), 3)}
+                for k, v in self.seconds.items()}
+
+
+class Analyzer:
+    """Runs the pipeline on a :class:`Source` with a :class:`Detector`; the state after (or during) a run:
+    ``records`` (student id → :class:`StudentRecord`), ``steps`` (:class:`Step` list), ``clock``."""
+
+    def __init__(self, detector: Detector, settings: AnalyzeSettings | None = None) -> None:
+        self.detector = detector
+        self.settings = settings or AnalyzeSettings()
+        self.records: dict[int, StudentRecord] = {}
+        self.steps: list[Step] = []
+        self.clock = StageClock()
+        self.frames_done = 0
+        self.last_t = 0.0
+        self.dark_frames = 0
+        self.enhanced_frames = 0
+        self._live_labels: dict[int, Hysteresis] = {}
+        self.shown: dict[int, tuple[np.ndarray, int]] = {}  # student → (box, shown label) at the last step
+
+    # ---------------------------------------------------------------- stages
+    def _track(self, frame: np.ndarray, det: Detections, t: float) -> np.ndarray:
+        if det is None or len(det) == 0:
+            det = Detections.empty()
+        t0 = time.perf_counter()
+        if getattr(self.tracker, "name", "") == "botsort":
+            ids = self.tracker.update(det.boxes, det.scores, det.class_ids, t, frame=frame)
+        else:
+            ids = self.tracker.update(det.boxes, det.scores, det.class_ids, t)
+        if self.linker is not None:
+            ids = self.linker.link(ids, det.boxes, frame, t)
+        self.clock.add("track", time.perf_counter() - t0)
+        return ids
+
+    def _behaviour(self, t: float, sids: np.ndarray, det: Detections) -> None:
+        t0 = time.perf_counter()
+        C = len(self.detector.class_names)
+        self.shown = {}
+        for sid, box, c, s in zip(sids, det.boxes, det.class_ids, det.scores):
+            sid = int(sid)
+            if sid < 0:
+                continue
+            rec = self.records.get(sid)
+            if rec is None:
+                rec = self.records[sid] = StudentRecord(sid, C, window=self.settings.window)
+                self._live_labels[sid] = Hysteresis(self.settings.hold)
+            p = rec.add(t, box, int(c), float(s))
+            self.shown[sid] = (box, self._live_labels[sid].update(t, p))
+        self.clock.add("behaviour", time.perf_counter() - t0)
+
+    # ---------------------------------------------------------------- the run
+    def run(self, source: Source, sink: "Sink | None" = None,
+            progress: Callable[["Analyzer", Frame], None] | None = None) -> None:
+        """Process every frame of ``source`` (up to ``max_seconds``). ``sink`` receives each frame with what
+        is shown on it and is flushed every ``flush_seconds``; Ctrl-C (KeyboardInterrupt) propagates after the
+        sink has been flushed by the caller (see :func:`smartclass.analyze.outputs.analyze_to_folder`)."""
+        st = self.settings
+        fps = source.fps
+        k = st.stride(fps)
+        self.stride = k
+        self.decisions_per_second = fps / k
+        batch = 1 if source.live else max(1, st.batch)
+        self.tracker = make_tracker(st.tracker, fps=fps / k, lost_seconds=st.lost_seconds)
+        self.linker = ReentryLinker() if st.reentry else None
+        self.enhancer = DarkFrameEnhancer(st.dark_threshold, enabled=st.enhance)
+        pending: list[tuple[Frame, np.ndarray | None]] = []  # frames waiting for their batch's detections
+        last_flush = time.monotonic()
+        it = source.frames()
+
+        def process(buf: list[tuple[Frame, np.ndarray | None]]) -> None:
+            to_detect = [img for f, img in buf if img is not None]
+            t0 = time.perf_counter()
+            dets = self.detector(to_detect) if to_detect else []
+            self.clock.add("detect", time.perf_counter() - t0, len(to_detect))
+            j = 0
+            for f, img in buf:
+                if img is not None:
+                    det = dets[j]
+                    j += 1
+                    sids = self._track(img, det, f.t)
+                    self._behaviour(f.t, sids, det)
+                    self.steps.append(Step(f.index, f.t, sids, det.boxes, det.class_ids, det.scores, img is not f.rgb))
+                if sink is not None:
+                    t0 = time.perf_counter()
+                    sink.frame(self, f)
+                    self.clock.add("outputs", time.perf_counter() - t0)
+                self.frames_done += 1
+                self.last_t = f.t
+                if progress is not None:
+                    progress(self, f)
+
+        while True:
+            t0 = time.perf_counter()
+            f = next(it, None)
+            self.clock.add("decode", time.perf_counter() - t0)
+            if f is not None and st.max_seconds is not None and f.t >= st.max_seconds:
+                f = None
+            if f is None:
+                break
+            img = None
+            if f.index % k == 0:
+                t0 = time.perf_counter()
+                img, dark = self.enhancer(f.rgb)
+                self.clock.add("enhance", time.perf_counter() - t0)
+                self.dark_frames += dark
+                self.enhanced_frames += img is not f.rgb
+            pending.append((f, img))
+            if sum(x[1] is not None for x in pending) >= batch:
+                process(pending)
+                pending = []
+                if sink is not None and time.monotonic() - last_flush >= st.flush_seconds:
+                    t0 = time.perf_counter()
+                    sink.flush(self, final=False)
+                    self.clock.add("outputs", time.perf_counter() - t0)
+                    last_flush = time.monotonic()
+        if pending:
+            process(pending)
+
+
+class Sink:
+    """Receives frames as they are processed and writes outputs (see :mod:`smartclass.analyze.outputs`)."""
+
+    def frame(self, analyzer: Analyzer, frame: Frame) -> None: ...  # pragma: no cover - protocol
+
+    def flush(self, analyzer: Analyzer, final: bool) -> None: ...  # pragma: no cover - protocol
+
+
+def output_dir(path: str | Path) -> Path:
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"--out '{p}': exists and is not a folder")
+    p.mkdir(parents=True, exist_ok=True)
+    return p
