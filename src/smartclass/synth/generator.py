@@ -20,12 +20,38 @@ from smartclass.synth.config import SynthConfig
 from smartclass.synth.render import Canvas, room_canvas
 from smartclass.synth.subjects import SPLITS, Subject, make_subject, split_subjects
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 """Bumped whenever rendering changes, so caches of rendered data are not reused across versions."""
 SEAT_PELVIS_Y = 0.55  # seat 0.45 m + hip joint
 TEACHER = 100  # owner id of the teacher in the render buffers
 PROP = 1000  # owner id of student k's props: PROP + k (they hide the student's keypoints)
 _PROP_COLOURS = np.array([[0.92, 0.92, 0.92], [0.08, 0.08, 0.09], [0.70, 0.14, 0.14], [0.15, 0.30, 0.62], [0.85, 0.75, 0.55]])
+PEN_COLOUR = (0.1, 0.1, 0.4)
+NOTEBOOK_COLOUR = (0.95, 0.95, 0.93)
+PAGE_COLOUR = (0.95, 0.94, 0.9)
+# Props are drawn independently of the behaviour, so that no class owns an object or its colour: every
+# student may have an open book (instead of the notebook) and a closed book on the desk, and a phone and a cup
+# lying there; page-turning only forces the open book (its cue is the turning page, a motion). The one
+# label-dependent prop property is intended: a cup held for drinking is hot (docs/synthetic-data.md).
+BOOK_OPEN_P = 0.4  # an open book instead of the notebook, whatever the behaviour
+CLOSED_BOOK_P = 0.5
+
+
+def _student_props(rng: np.random.Generator, held_cup: bool, room_temp: float) -> dict:
+    """One student's props for a clip, drawn without looking at the behaviour (only the held cup's heat)."""
+    hot = rng.uniform() < 0.6
+    return {
+        "book_col": _PROP_COLOURS[rng.integers(2, 5)], "nb_angle": rng.uniform(-0.3, 0.3),
+        "phone_col": _PROP_COLOURS[rng.integers(0, 4)], "cup_col": _PROP_COLOURS[rng.integers(0, 4)],
+        "phone_temp": rng.uniform(30.0, 36.0),
+        "cup_temp": rng.uniform(45.0, 60.0) if hot or held_cup else room_temp + rng.uniform(-1, 1),
+        "phone_on_desk": rng.uniform() < 0.5, "cup_on_desk": rng.uniform() < 0.5,
+        "phone_spot": [rng.uniform(-0.38, -0.25) * rng.choice([-1, 1]), rng.uniform(0.3, 0.5)],
+        "cup_spot": [rng.uniform(0.28, 0.38) * rng.choice([-1, 1]), rng.uniform(0.4, 0.55)],
+        "book_open": rng.uniform() < BOOK_OPEN_P,
+        "closed_book": rng.uniform() < CLOSED_BOOK_P, "closed_book_col": _PROP_COLOURS[rng.integers(2, 5)],
+        "closed_book_spot": [rng.uniform(0.25, 0.33) * rng.choice([-1, 1]), rng.uniform(0.22, 0.3)],
+    }
 
 
 def _check(cfg: SynthConfig) -> None:
@@ -145,25 +171,35 @@ def _to_world(seat: np.ndarray, local: np.ndarray) -> np.ndarray:
 
 
 def _draw_props(cv: Canvas, seat: np.ndarray, pose: BodyPose, i: int, params: dict, props: dict, owner: int,
-                room_temp: float) -> None:
+                room_temp: float) -> list[tuple[str, tuple[float, ...]]]:
+    """Draw student ``owner``'s props in frame ``i``; returns the ``(prop, colour)`` pairs drawn."""
     top = DESK_H + 0.006
     kp = pose.keypoints[i]
     held = params["held"][i]
-    if params["book"][i]:
+    drawn = []
+    if props["closed_book"]:
+        bx, bz = props["closed_book_spot"]
+        corners = np.array([_to_world(seat, [bx + dx, top + dy, bz + dz]) for dx in (-0.08, 0.08) for dy in (0.0, 0.03)
+                            for dz in (-0.11, 0.11)])
+        cv.box(corners.min(0), corners.max(0), props["closed_book_col"], room_temp + 0.5, owner)
+        drawn.append(("closed book", tuple(props["closed_book_col"])))
+    if params["book"][i] or props["book_open"]:
         cv.polygon(np.array([_to_world(seat, p) for p in ([-0.22, top, 0.27], [0.22, top, 0.27], [0.22, top, 0.55], [-0.22, top, 0.55])]),
                    props["book_col"], room_temp + 0.5, owner)
+        drawn.append(("open book", tuple(props["book_col"])))
         ang = float(params["page"][i])
         if abs(ang) > 0.05:
             sg = np.sign(ang)
             ca, sa = np.cos(abs(ang)), np.sin(abs(ang))
             edge = [sg * 0.2 * ca, top + 0.2 * sa, 0.0]
             quad = [[0, top, 0.28], [edge[0], edge[1], 0.28], [edge[0], edge[1], 0.54], [0, top, 0.54]]
-            cv.polygon(np.array([_to_world(seat, p) for p in quad]), [0.95, 0.94, 0.9], room_temp + 0.5, owner)
+            cv.polygon(np.array([_to_world(seat, p) for p in quad]), PAGE_COLOUR, room_temp + 0.5, owner)
     else:
         c, s_ = np.cos(props["nb_angle"]), np.sin(props["nb_angle"])
         quad = [[-0.1 * c + 0.14 * s_, top, 0.38 - 0.14 * c - 0.1 * s_], [0.1 * c + 0.14 * s_, top, 0.38 - 0.14 * c + 0.1 * s_],
                 [0.1 * c - 0.14 * s_, top, 0.38 + 0.14 * c + 0.1 * s_], [-0.1 * c - 0.14 * s_, top, 0.38 + 0.14 * c - 0.1 * s_]]
-        cv.polygon(np.array([_to_world(seat, p) for p in quad]), [0.95, 0.95, 0.93], room_temp + 0.5, owner)
+        cv.polygon(np.array([_to_world(seat, p) for p in quad]), NOTEBOOK_COLOUR, room_temp + 0.5, owner)
+        drawn.append(("notebook", NOTEBOOK_COLOUR))
     hands = {"left": kp[13], "right": kp[14]}
     elbows = {"left": kp[9], "right": kp[10]}
     in_hand = set(held.values())
@@ -171,8 +207,9 @@ def _draw_props(cv: Canvas, seat: np.ndarray, pose: BodyPose, i: int, params: di
         h = hands[side]
         along = h - elbows[side]
         along /= max(np.linalg.norm(along), 1e-6)
+        drawn.append((item, PEN_COLOUR if item == "pen" else tuple(props[f"{item}_col"])))
         if item == "pen":
-            cv.capsule(h, h + 0.11 * (along * [1, 0.3, 1]) + [0, -0.04, 0], 0.006, 0.005, [0.1, 0.1, 0.4], room_temp + 2.0, owner)
+            cv.capsule(h, h + 0.11 * (along * [1, 0.3, 1]) + [0, -0.04, 0], 0.006, 0.005, PEN_COLOUR, room_temp + 2.0, owner)
         elif item == "phone":
             head = pose.head_center[i]
             n = head - h
@@ -196,12 +233,16 @@ def _draw_props(cv: Canvas, seat: np.ndarray, pose: BodyPose, i: int, params: di
         cv.polygon(np.array([_to_world(seat, q) for q in ([p[0] - 0.035, top, p[1] - 0.07], [p[0] + 0.035, top, p[1] - 0.07],
                                                           [p[0] + 0.035, top, p[1] + 0.07], [p[0] - 0.035, top, p[1] + 0.07])]),
                    props["phone_col"], room_temp + 4.0, owner, specular=True)
+        drawn.append(("phone", tuple(props["phone_col"])))
     if "cup" not in in_hand and props["cup_on_desk"]:
         p = _to_world(seat, [props["cup_spot"][0], top, props["cup_spot"][1]])
         cv.capsule(p + [0, 0.03, 0], p + [0, 0.1, 0], 0.037, 0.04, props["cup_col"], props["cup_temp"], owner)
+        drawn.append(("cup", tuple(props["cup_col"])))
     if "pen" not in in_hand:
         p = _to_world(seat, [0.15, top + 0.005, 0.42])
-        cv.capsule(p, p + [0.02, 0, -0.12], 0.006, 0.005, [0.1, 0.1, 0.4], room_temp + 0.5, owner)
+        cv.capsule(p, p + [0.02, 0, -0.12], 0.006, 0.005, PEN_COLOUR, room_temp + 0.5, owner)
+        drawn.append(("pen", PEN_COLOUR))
+    return drawn
 
 
 def _split_code(split: str) -> int:
@@ -258,16 +299,7 @@ def render_clip(cfg: SynthConfig, index: int) -> Clip:
         params.append(p)
         labels.append(lab)
         poses.append(pose_body(s, p, seats[k]))
-        hot = rng.uniform() < 0.6
-        props.append({
-            "book_col": _PROP_COLOURS[rng.integers(2, 5)], "nb_angle": rng.uniform(-0.3, 0.3),
-            "phone_col": _PROP_COLOURS[rng.integers(0, 4)], "cup_col": _PROP_COLOURS[rng.integers(0, 4)],
-            "phone_temp": rng.uniform(30.0, 36.0), "cup_temp": rng.uniform(45.0, 60.0) if hot or
-            any("cup" in h.values() for h in p["held"]) else room["temp"] + rng.uniform(-1, 1),
-            "phone_on_desk": rng.uniform() < 0.5, "cup_on_desk": rng.uniform() < 0.5,
-            "phone_spot": [rng.uniform(-0.38, -0.25) * rng.choice([-1, 1]), rng.uniform(0.3, 0.5)],
-            "cup_spot": [rng.uniform(0.28, 0.38) * rng.choice([-1, 1]), rng.uniform(0.4, 0.55)],
-        })
+        props.append(_student_props(rng, any("cup" in h.values() for h in p["held"]), room["temp"]))
 
     # occluders: raised books, and the teacher walking across the front
     books_up = [condition == "occlusion" and rng.uniform() < 0.35 for _ in range(K)]
@@ -308,6 +340,7 @@ def render_clip(cfg: SynthConfig, index: int) -> Clip:
     out = {k: [] for k in ("rgb", "rgb_clean", "depth", "depth_clean", "thermal")}
     kps = [{c: np.zeros((T, 17, 3)) for c in CAMERAS} for _ in range(K)]
     boxes = [{c: np.zeros((T, 4)) for c in CAMERAS} for _ in range(K)]
+    drawn_props = [set() for _ in range(K)]
     for i in range(T):
         frame = {}
         for name, cam in cams.items():
@@ -315,7 +348,7 @@ def render_clip(cfg: SynthConfig, index: int) -> Clip:
             for k, s in enumerate(subjects):
                 for cap in body_capsules(s, poses[k], i, k):
                     cv.capsule(*cap)
-                _draw_props(cv, seats[k], poses[k], i, params[k], props[k], PROP + k, room["temp"])
+                drawn_props[k].update(_draw_props(cv, seats[k], poses[k], i, params[k], props[k], PROP + k, room["temp"]))
             if teacher is not None:
                 for cap in body_capsules(teacher[0], teacher[1][i], 0, TEACHER):
                     cv.capsule(*cap)
@@ -354,6 +387,7 @@ def render_clip(cfg: SynthConfig, index: int) -> Clip:
     students = [StudentTrack(k, subjects[k].id, labels[k], boxes[k], kps[k], poses[k].keypoints, subjects[k].face_temp)
                 for k in range(K)]
     meta = {"room_temp": float(room["temp"]), "low_light": low, "teacher": teacher is not None,
-            "raised_books": [int(b) for b in books_up], "subjects": ids}
+            "raised_books": [int(b) for b in books_up], "subjects": ids,
+            "props": [[{"prop": name, "colour": [float(c) for c in col]} for name, col in sorted(d)] for d in drawn_props]}
     return Clip(index, cfg.split, condition, fps, np.stack(out["rgb"]), np.stack(out["rgb_clean"]), np.stack(out["depth"]),
                 np.stack(out["depth_clean"]), np.stack(out["thermal"]).astype(np.float32), cams, shake, students, meta)
