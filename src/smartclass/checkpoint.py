@@ -61,6 +61,7 @@ def read_checkpoint(path: str | os.PathLike, expected: str | tuple[str, ...] | N
     """The checkpoint dict at ``path``, read with ``weights_only=True``; ``expected``: the model tag(s) it must
     carry. Every failure is an :class:`InputError` naming the file."""
     import pickle
+    import warnings
 
     import torch
 
@@ -68,21 +69,24 @@ def read_checkpoint(path: str | os.PathLike, expected: str | tuple[str, ...] | N
     if not path.is_file():
         raise InputError(f"checkpoint '{path}' does not exist")
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of foreign files
+            warnings.simplefilter("ignore")
+            ck = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
-        first = str(e).strip().splitlines()[-1] if str(e).strip() else ""
+        lines = [x.strip() for x in str(e).splitlines() if x.strip()]
+        # torch's message: a preamble, "WeightsUnpickler error:", the reason, a pointer to the docs
+        first = next((x for x in lines if "nsupported" in x), lines[-1] if lines else "")
         raise InputError(f"checkpoint '{path}' holds something other than tensors and plain values; refused "
                          f"without running it ({first[:160]})") from None
     except Exception as e:  # noqa: BLE001 - any unreadable file
         raise InputError(f"checkpoint '{path}' is not a readable PyTorch checkpoint ({e.__class__.__name__})") from None
+    tags = (expected,) if isinstance(expected, str) else tuple(expected or ())
+    if tags and isinstance(ck, dict) and isinstance(ck.get("model"), str) and ck["model"] not in tags:
+        raise InputError(f"checkpoint '{path}' holds a '{ck['model']}' model, expected "
+                         + " or ".join(f"'{t}'" for t in tags))
     if not isinstance(ck, dict) or not all(k in ck for k in REQUIRED_KEYS):
         what = f"keys {sorted(map(str, ck))[:8]}" if isinstance(ck, dict) else type(ck).__name__
         raise InputError(f"checkpoint '{path}' is not a smartclass checkpoint (expected keys {list(REQUIRED_KEYS)}, "
                          f"found {what})")
-    if expected is not None:
-        tags = (expected,) if isinstance(expected, str) else tuple(expected)
-        if ck["model"] not in tags:
-            raise InputError(f"checkpoint '{path}' holds a '{ck['model']}' model, expected "
-                             + " or ".join(f"'{t}'" for t in tags))
     return ck
 

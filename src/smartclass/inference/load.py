@@ -14,8 +14,7 @@ from pathlib import Path
 import smartclass.models.gcn  # noqa: F401 - registers "gcn"
 import smartclass.models.recognizer  # noqa: F401 - registers "mmfg"
 from smartclass.checkpoint import read_checkpoint
-from smartclass.errors import InputError
-from smartclass.models.registry import model_builder, registered_models
+from smartclass.models.registry import rebuild
 
 _RUN_STATE = ("state_dict", "optimizer", "scheduler", "rng", "task")
 
@@ -27,18 +26,7 @@ def load_model(checkpoint: str | os.PathLike, device: str = "cpu", expected: str
     :class:`InputError` naming the file."""
     path = Path(checkpoint)
     ck = read_checkpoint(path, expected)
-    tag = ck["model"]
-    build = model_builder(tag)
-    if build is None:
-        raise InputError(f"checkpoint '{path}' holds a '{tag}' model, which this smartclass cannot build "
-                         f"(known: {', '.join(registered_models())})")
-    try:
-        model = build(dict(ck["model_config"]))
-        model.load_state_dict(ck["state_dict"])
-    except (TypeError, ValueError, KeyError, RuntimeError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
-        raise InputError(f"checkpoint '{path}': its '{tag}' model_config or weights do not fit the model "
-                         f"({first[:200]})") from None
+    model = rebuild(ck, str(path))
     info = {k: v for k, v in ck.items() if k not in _RUN_STATE}
     info["path"] = str(path)
     return model.to(device).eval(), info

@@ -34,3 +34,24 @@ def model_builder(tag: str) -> Builder | None:
 
 def registered_models() -> list[str]:
     return sorted(_BUILDERS)
+
+
+def rebuild(ck: dict, path: str = "checkpoint"):
+    """The network of checkpoint dict ``ck`` (its ``model`` tag's builder on its ``model_config``, with its
+    ``state_dict`` loaded), in eval mode on the CPU; a tag nobody registered, or a config or weights that do not
+    fit, is an :class:`InputError` naming ``path``."""
+    from smartclass.errors import InputError
+
+    tag = ck["model"]
+    build = _BUILDERS.get(tag)
+    if build is None:
+        raise InputError(f"checkpoint '{path}' holds a '{tag}' model, which this smartclass cannot build "
+                         f"(known: {', '.join(registered_models()) or 'none'})")
+    try:
+        model = build(dict(ck["model_config"]))
+        model.load_state_dict(ck["state_dict"])
+    except (TypeError, ValueError, KeyError, RuntimeError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else e.__class__.__name__
+        raise InputError(f"checkpoint '{path}': its '{tag}' model_config or weights do not fit the model "
+                         f"({first[:200]})") from None
+    return model.eval()

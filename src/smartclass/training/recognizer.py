@@ -4,8 +4,9 @@ The end-to-end loss is the paper's multi-task loss: classification (class-weight
 keypoints (heatmap MSE against the generator's keypoints), enhancement (μ·perceptual + (1−μ)·edge against the
 clean reference, eqs. 11–13) and fusion (mutual information + alignment, eqs. 14–15), weighted by
 λ_k = softmax(L_k / T) (eq. 17; on losses relative to their first values, so tasks of different scales
-compete fairly). AdamW, early stopping on validation macro-F1, checkpoints every epoch with their merged
-config; ``resume`` continues from the last one with model, optimiser, RNG and history restored.
+compete fairly). :class:`RecognizerTask` defines the batches, the loss and the validation metrics; the
+training engine (:mod:`smartclass.training.engine`) runs it: AdamW, early stopping on validation macro-F1,
+checkpoints every epoch with their merged config, ``resume`` from the last one.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from smartclass.errors import InputError
+from smartclass.checkpoint import plain, read_checkpoint
 from smartclass.io import atomic_path
 from smartclass.layouts import UPPER_BODY_17
 from smartclass.losses.enhancement import EnhancementLoss
@@ -30,8 +31,9 @@ from smartclass.losses.fusion import FusionLoss
 from smartclass.losses.task_weights import MultiTaskLoss
 from smartclass.models.keypoints import heatmap_targets
 from smartclass.models.recognizer import MODEL_NAME, TrimodalRecognizer
-from smartclass.models.recognizer_config import RecognizerConfig
+from smartclass.models.registry import rebuild
 from smartclass.training.config import TrainConfig
+from smartclass.training.engine import Engine, EngineSettings, Run, Task
 
 
 # -- data ---------------------------------------------------------------------------------------------
@@ -83,7 +85,7 @@ def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[st
     path = Path(tc.cache_dir) / f"synth-{split}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt"
     if path.is_file():
         log(f"using cached {split} data {path}")
-        return torch.load(path)
+        return torch.load(path, map_location="cpu", weights_only=True)
     t0 = time.perf_counter()
     items = SynthStudentClips(cfg, n, frames=tc.frames, crop=tc.crop, vocabulary=tc.vocabulary).materialise(tc.workers, progress)
     data = pack(items)
@@ -131,10 +133,10 @@ class RecognizerLoss(torch.nn.Module):
         l_kp = keypoint_loss(out.heatmaps, batch["keypoints"].flatten(0, 1))
         parts = [l_cls, l_kp]
         if out.enhanced is not None:  # the middle frame of each clip, to keep the perceptual network cheap
-            mid = torch.arange(b) * t + t // 2
+            mid = torch.arange(b, device=l_cls.device) * t + t // 2
             parts.append(self.enhancement(out.enhanced[mid], batch["rgb_clean"].flatten(0, 1)[mid]))
         else:
-            parts.append(torch.zeros(()))
+            parts.append(torch.zeros((), device=l_cls.device))
         f = out.fusion
         n_sources = sum(s is not None for s in out.sources)
         parts.append(self.fusion(f.fused, out.sources, f.rgb, f.depth, f.thermal) + n_sources * math.log(self.fusion.bins))
@@ -143,30 +145,11 @@ class RecognizerLoss(torch.nn.Module):
 
 
 # -- checkpoints --------------------------------------------------------------------------------------
-def save_checkpoint(path: Path, model: TrimodalRecognizer, state: dict, config: dict) -> None:
-    with atomic_path(path) as tmp:
-        torch.save({"model": MODEL_NAME, "arch": asdict(model.cfg), "state_dict": model.state_dict(),
-                    "config": config, **state}, tmp)
-
-
 def load_checkpoint(path: str | Path) -> tuple[TrimodalRecognizer, dict]:
-    """A trained recogniser and its checkpoint dict; a checkpoint of another model is an error."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint '{path}' does not exist")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unreadable file
-        raise InputError(f"checkpoint '{path}' is not a readable PyTorch checkpoint ({e.__class__.__name__})") from None
-    if not isinstance(ck, dict) or ck.get("model") != MODEL_NAME:
-        found = ck.get("model", "unknown") if isinstance(ck, dict) else type(ck).__name__
-        raise InputError(f"checkpoint '{path}' holds a '{found}' model, expected '{MODEL_NAME}' (the trimodal recogniser)")
-    arch = dict(ck["arch"])
-    arch = {k: tuple(v) if isinstance(v, list) else v for k, v in arch.items()}
-    model = TrimodalRecognizer(RecognizerConfig(**arch))
-    model.load_state_dict(ck["state_dict"])
-    model.eval()
-    return model, ck
+    """A trained recogniser (eval mode, CPU) and its checkpoint dict, read with ``weights_only=True``; a
+    checkpoint of another model is an :class:`InputError`."""
+    ck = read_checkpoint(path, MODEL_NAME)
+    return rebuild(ck, str(path)), ck
 
 
 # -- loops --------------------------------------------------------------------------------------------
@@ -179,6 +162,7 @@ def mirror(b: dict, which: torch.Tensor | None = None) -> dict:
     ``(N, T, C, H, W)`` and single frames ``(N, C, H, W)``; image keys that are absent or ``None`` are skipped."""
     kp = b["keypoints"]
     which = torch.ones(kp.shape[0], dtype=torch.bool) if which is None else which
+    which = which.to(kp.device)
     out = dict(b)
     for k in ("rgb", "rgb_clean", "depth", "thermal"):
         x = b.get(k)
@@ -216,7 +200,7 @@ def precise_bn(model: TrimodalRecognizer, data: dict, samples: int = 192, batch_
     idx = torch.randperm(len(data["label"]), generator=g)[:samples]
     for chunk in idx.split(batch_size):
         b = unpack(data, chunk)
-        model(*model_inputs(b))
+        model(*_on(model, *model_inputs(b)))
     for m, mom in zip(bns, saved):
         m.momentum = mom
     model.train(was_training)
@@ -228,16 +212,17 @@ def predict(model: TrimodalRecognizer, data: dict, batch_size: int = 16, ground_
     """Logits ``(N, C)`` of every sample in packed ``data``. ``flip``: test-time augmentation, the log of the
     mean of the softmax probabilities of each clip and its mirror image (twice the compute)."""
     model.eval()
+    dev = next(model.parameters()).device
     out = []
     for idx in torch.arange(len(data["label"])).split(batch_size):
-        b = unpack(data, idx)
+        b = _batch_on(unpack(data, idx), dev)
         o = model(*model_inputs(b), keypoints=b["keypoints"] if ground_truth_keypoints else None)
         if not flip:
-            out.append(o.logits)
+            out.append(o.logits.cpu())
             continue
         m = mirror(b)
         o2 = model(*model_inputs(m), keypoints=m["keypoints"] if ground_truth_keypoints else None)
-        out.append(((o.logits.softmax(1) + o2.logits.softmax(1)) / 2).log())
+        out.append(((o.logits.softmax(1) + o2.logits.softmax(1)) / 2).log().cpu())
     return torch.cat(out)
 
 
@@ -261,8 +246,8 @@ def keypoint_warmup(model: TrimodalRecognizer, train: dict, tc: TrainConfig, sta
              "thermal": train["thermal"][idx, fr].float() if bool(train["has_thermal"][idx].all()) else None}
         if tc.flip:
             f = random_flip(f)
-        heat = model.frame_heatmaps(f["rgb"], f["depth"], f["thermal"])
-        loss = keypoint_loss(heat, f["keypoints"])
+        heat = model.frame_heatmaps(*_on(model, f["rgb"], f["depth"], f["thermal"]))
+        loss = keypoint_loss(heat, f["keypoints"].to(heat.device))
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
@@ -276,82 +261,90 @@ def keypoint_warmup(model: TrimodalRecognizer, train: dict, tc: TrainConfig, sta
             log(f"keypoint warm-up {state['warmup_steps']}/{total}: heatmap loss {running:.3f}")
 
 
+def _on(model: torch.nn.Module, *xs):
+    """``xs`` (tensors or ``None``) on ``model``'s device."""
+    dev = next(model.parameters()).device
+    return tuple(x.to(dev) if isinstance(x, torch.Tensor) else x for x in xs)
+
+
+def _batch_on(b: dict, device: torch.device) -> dict:
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in b.items()}
+
+
+class RecognizerTask(Task):
+    """The recogniser's part of training: random-order batches of packed clips (mirrored under
+    ``train.flip``), the multi-task loss with teacher forcing, the keypoint warm-up before the first epoch,
+    a step learning-rate schedule (×0.1 after each of ``train.lr_milestones``), and validation top-1 /
+    macro-F1 after precise-BN recalibration."""
+
+    model_tag = MODEL_NAME
+
+    def __init__(self, model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig) -> None:
+        self.model, self.train, self.val, self.tc = model, train, val, tc
+        counts = torch.bincount(train["label"], minlength=model.cfg.num_classes).float()
+        self.criterion = RecognizerLoss(counts, tc)
+        self.warmup = {"warmup_steps": 0}
+
+    def build_model(self) -> TrimodalRecognizer:
+        return self.model
+
+    def model_config(self, model: TrimodalRecognizer) -> dict:
+        return plain(asdict(model.cfg))
+
+    def optimizer(self, model: TrimodalRecognizer) -> torch.optim.Optimizer:
+        self.criterion.to(next(model.parameters()).device)
+        return torch.optim.AdamW(model.parameters(), lr=self.tc.lr, weight_decay=self.tc.weight_decay)
+
+    def on_epoch_start(self, epoch: int, optimizer: torch.optim.Optimizer) -> None:
+        # from the epoch number, so a resumed run (even with a changed schedule) gets the same
+        for group in optimizer.param_groups:
+            group["lr"] = self.tc.lr * 0.1 ** sum(epoch > m for m in self.tc.lr_milestones)
+
+    def before_epochs(self, run: Run) -> None:
+        if self.warmup["warmup_steps"] < self.tc.keypoint_warmup_steps:  # saves when it ends
+            keypoint_warmup(run.model, self.train, self.tc, self.warmup, run.optimizer, run.save_last, run.log,
+                            run.progress)
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.train["label"]) // self.tc.batch_size)
+
+    def train_batches(self, epoch: int):
+        for idx in torch.randperm(len(self.train["label"])).split(self.tc.batch_size):
+            b = unpack(self.train, idx)
+            yield random_flip(b) if self.tc.flip else b
+
+    def loss(self, model: TrimodalRecognizer, batch: dict):
+        gt = torch.rand(()) < self.tc.teacher_forcing
+        b = _batch_on(batch, next(model.parameters()).device)
+        o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None)
+        total, parts, _ = self.criterion(o, b)
+        return total, parts
+
+    def evaluate(self, model: TrimodalRecognizer, epoch: int) -> dict[str, float]:
+        from smartclass.metrics.classification import macro_f1
+
+        precise_bn(model, self.train, seed=epoch)
+        logits = predict(model, self.val)
+        pred = logits.argmax(1)
+        return {"val_top1": float((pred == self.val["label"]).float().mean()),
+                "val_macro_f1": float(macro_f1(pred.numpy(), self.val["label"].numpy(), model.cfg.num_classes))}
+
+    def state_dict(self) -> dict:
+        return {**self.warmup, "task_weights": self.criterion.tasks.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.warmup["warmup_steps"] = state.get("warmup_steps", 0)
+        if "task_weights" in state:
+            self.criterion.tasks.load_state_dict(state["task_weights"])
+
+
 def fit(model: TrimodalRecognizer, train: dict, val: dict, tc: TrainConfig, out_dir: Path, config: dict,
         resume: bool = False, log: Callable[[str], None] = print,
-        progress: Callable[[int, int], None] | None = None) -> dict:
-    """Train with early stopping; writes ``last.pt`` every epoch and ``best.pt`` on improvement."""
-    from smartclass.metrics.classification import macro_f1
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    counts = torch.bincount(train["label"], minlength=model.cfg.num_classes).float()
-    criterion = RecognizerLoss(counts, tc)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    state = {"epoch": 0, "best_f1": -1.0, "best_epoch": 0, "history": [], "train_seconds": 0.0, "warmup_steps": 0}
-    last = out_dir / "last.pt"
-    if resume:
-        if not last.is_file():
-            raise InputError(f"--resume: no checkpoint '{last}' to resume from")
-        ck = torch.load(last, map_location="cpu", weights_only=False)
-        if ck.get("model") != MODEL_NAME:
-            raise InputError(f"--resume: '{last}' holds a '{ck.get('model')}' model, expected '{MODEL_NAME}'")
-        model.load_state_dict(ck["state_dict"])
-        opt.load_state_dict(ck["optimizer"])
-        criterion.tasks.load_state_dict(ck["task_weights"])
-        torch.set_rng_state(ck["rng"])
-        state = {k: ck.get(k, v) for k, v in state.items()}
-        log(f"resumed from {last} after epoch {state['epoch']}")
-    n = len(train["label"])
-    steps = -(-n // tc.batch_size)
-    t_start = time.perf_counter() - state["train_seconds"]
-
-    def save_last() -> None:
-        state["train_seconds"] = time.perf_counter() - t_start
-        save_checkpoint(last, model, {**state, "optimizer": opt.state_dict(), "rng": torch.get_rng_state(),
-                                      "task_weights": criterion.tasks.state_dict()}, config)
-
-    if state["warmup_steps"] < tc.keypoint_warmup_steps:
-        keypoint_warmup(model, train, tc, state, opt, save_last, log, progress)  # saves when it ends
-    while state["epoch"] < tc.epochs:
-        epoch = state["epoch"] + 1
-        for group in opt.param_groups:  # step schedule from the epoch number, so a resumed run gets the same
-            group["lr"] = tc.lr * 0.1 ** sum(epoch > m for m in tc.lr_milestones)
-        model.train()
-        perm = torch.randperm(n)
-        sums = np.zeros(len(RecognizerLoss.TASKS) + 1)
-        for s, idx in enumerate(perm.split(tc.batch_size)):
-            b = unpack(train, idx)
-            if tc.flip:
-                b = random_flip(b)
-            gt = torch.rand(()) < tc.teacher_forcing
-            o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None)
-            total, parts, _ = criterion(o, b)
-            opt.zero_grad()
-            total.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
-            sums += [float(total.detach())] + list(parts.values())
-            if progress:
-                progress(s + 1, steps)
-        precise_bn(model, train, seed=epoch)
-        logits = predict(model, val)
-        f1 = macro_f1(logits.argmax(1).numpy(), val["label"].numpy(), model.cfg.num_classes)
-        acc = float((logits.argmax(1) == val["label"]).float().mean())
-        state["train_seconds"] = time.perf_counter() - t_start
-        state["history"].append({"epoch": epoch, "loss": sums[0] / steps,
-                                 **{k: sums[i + 1] / steps for i, k in enumerate(RecognizerLoss.TASKS)},
-                                 "val_top1": acc, "val_macro_f1": f1, "seconds": state["train_seconds"]})
-        state["epoch"] = epoch
-        improved = f1 > state["best_f1"]
-        if improved:
-            state["best_f1"], state["best_epoch"] = f1, epoch
-            save_checkpoint(out_dir / "best.pt", model, {"epoch": epoch, "val_macro_f1": f1, "val_top1": acc}, config)
-        save_last()
-        log(f"epoch {epoch}: loss {sums[0] / steps:.3f}, val top-1 {acc:.3f}, macro-F1 {f1:.3f}"
-            f"{' (best)' if improved else ''}, {state['train_seconds'] / 60:.1f} min")
-        if epoch - state["best_epoch"] >= tc.patience:
-            log(f"early stop: no better validation macro-F1 for {tc.patience} epochs")
-            break
-        if tc.time_budget_min and state["train_seconds"] >= tc.time_budget_min * 60:
-            log(f"time budget of {tc.time_budget_min} min reached")
-            break
-    return state
+        progress: Callable[[int, int], None] | None = None, device: str = "cpu") -> dict:
+    """Train ``model`` in place with the engine (the caller seeded before building it); writes ``last.pt``
+    every epoch and ``best.pt`` on a better validation macro-F1. Returns the engine's run state plus
+    ``best_f1`` (the best validation macro-F1, −1 before any epoch)."""
+    settings = EngineSettings(epochs=tc.epochs, patience=tc.patience, monitor="val_macro_f1", mode="max",
+                              time_budget_min=tc.time_budget_min, seed=None, grad_clip=5.0, device=device)
+    _, state = Engine(settings, out_dir, config, log, progress).fit(RecognizerTask(model, train, val, tc), resume)
+    return {**state, "best_f1": state["best"] if state["best"] is not None else -1.0}
