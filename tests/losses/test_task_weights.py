@@ -62,3 +62,17 @@ def test_primary_task_keeps_weight_one_and_momentum_smooths():
     assert w[0] == 1 and w[2] > w[1]
     with pytest.raises(InputError, match="primary"):
         MultiTaskLoss(3, primary=3)
+
+
+def test_fixed_equal_weights_when_not_adaptive():
+    fixed = MultiTaskLoss(3, adaptive=False)
+    losses = torch.tensor([0.1, 5.0, 2.0], requires_grad=True)
+    total, w = fixed(losses)
+    torch.testing.assert_close(w, torch.full((3,), 1 / 3))
+    torch.testing.assert_close(total, losses.sum() / 3)
+    _, w2 = fixed(torch.tensor([9.0, 0.1, 0.1]))  # whatever the losses do
+    torch.testing.assert_close(w2, w)
+    _, wp = MultiTaskLoss(4, primary=0, adaptive=False)(torch.ones(4))
+    torch.testing.assert_close(wp, torch.tensor([1.0, 1 / 3, 1 / 3, 1 / 3]))
+    _, wa = MultiTaskLoss(3)(torch.tensor([0.1, 5.0, 2.0]))
+    assert not torch.allclose(wa, w)  # the adaptive default differs

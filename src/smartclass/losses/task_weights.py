@@ -8,6 +8,10 @@ The weights are computed from *detached* losses: they are constants in the backw
 detach the softmax itself would be differentiated, which for small T pushes gradient into whichever loss is
 largest through the weights instead of through the task, and can make the total non-monotone in a task's loss.
 
+``MultiTaskLoss(adaptive=False)`` is paper 002's Table 6 ablation "without adaptive loss weights": fixed equal
+weights ``λ_k = 1/K`` (with ``primary``: 1 for the primary task and ``1/(K − 1)`` for each other), whatever the
+losses do.
+
 With losses on different scales (an enhancement loss of 0.05 against a cross-entropy of 2.3) a temperature of
 0.1 makes the weights nearly one-hot; ``MultiTaskLoss(relative=True)`` feeds the softmax each loss divided by
 its value at the first call instead, so that the task whose loss has fallen least gets the most weight.
@@ -42,11 +46,12 @@ class MultiTaskLoss(nn.Module):
     ``(L_enh, L_fus, L_rec)``; returns ``(total, weights (K,))``. ``relative=True`` uses ``L_k / L_k(0)``
     (the first call's values, kept in the ``initial`` buffer so that checkpoints resume) for the weights;
     ``momentum`` in [0, 1) averages the losses behind the weights exponentially (buffer ``smoothed``);
-    ``primary`` (a task index) is weighted 1 and the others share eq. 17's weights.
+    ``primary`` (a task index) is weighted 1 and the others share eq. 17's weights. ``adaptive=False``: fixed
+    equal weights instead of eq. 17 (the ablation; see the module docstring).
     """
 
     def __init__(self, num_tasks: int = 3, temperature: float = 0.1, relative: bool = False, momentum: float = 0.0,
-                 primary: int | None = None) -> None:
+                 primary: int | None = None, adaptive: bool = True) -> None:
         super().__init__()
         if num_tasks < 1:
             raise InputError(f"num_tasks must be ≥ 1, got {num_tasks}")
@@ -57,7 +62,7 @@ class MultiTaskLoss(nn.Module):
         if primary is not None and not (0 <= primary < num_tasks and num_tasks > 1):
             raise InputError(f"primary must index one of {num_tasks} (> 1) tasks, got {primary}")
         self.num_tasks, self.temperature, self.relative = num_tasks, temperature, relative
-        self.momentum, self.primary = momentum, primary
+        self.momentum, self.primary, self.adaptive = momentum, primary, adaptive
         self.register_buffer("initial", torch.zeros(num_tasks))  # 0 = not seen yet
         self.register_buffer("smoothed", torch.zeros(num_tasks))
 
@@ -65,6 +70,12 @@ class MultiTaskLoss(nn.Module):
         stacked = losses if torch.is_tensor(losses) else torch.stack([torch.as_tensor(l) for l in losses])
         if stacked.shape != (self.num_tasks,):
             raise InputError(f"losses must be {self.num_tasks} scalars, got shape {tuple(stacked.shape)}")
+        if not self.adaptive:
+            rest = self.num_tasks - (self.primary is not None)
+            weights = torch.full_like(stacked.detach(), 1.0 / rest)
+            if self.primary is not None:
+                weights[self.primary] = 1.0
+            return (weights * stacked).sum(), weights
         signal = stacked.detach()
         if self.momentum > 0:
             if torch.all(self.smoothed == 0):

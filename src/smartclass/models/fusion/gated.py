@@ -6,6 +6,8 @@ The gates are per sample: a linear layer maps the globally average-pooled featur
 ``α + β + γ = 1`` with each weight in ``[0, 1]``. Per-sample gates let the mix follow the scene (a dark
 frame can lean on thermal) where global scalars could not. The layer starts at zero, i.e. equal weights.
 RGB is always present, so the sum is never zero; with RGB alone ``α = 1`` and the output is ``F_RGB``.
+``present`` ``(N, 2)`` (depth, thermal) marks, per sample, sources that are missing although their maps are
+given (modality dropout in a mixed batch): those samples get exactly zero weight for them, the others not.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class GatedFusion(nn.Module):
         nn.init.zeros_(self.gate.bias)
 
     def forward(
-        self, f_rgb: torch.Tensor, f_depth: torch.Tensor | None = None, f_thermal: torch.Tensor | None = None
+        self, f_rgb: torch.Tensor, f_depth: torch.Tensor | None = None, f_thermal: torch.Tensor | None = None,
+        present: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         if f_rgb.dim() != 4 or f_rgb.shape[1] != self.channels:
             raise InputError(f"f_rgb must be (N, {self.channels}, H, W), got {tuple(f_rgb.shape)}")
@@ -41,8 +44,13 @@ class GatedFusion(nn.Module):
         n = f_rgb.shape[0]
         feats = (f_rgb, f_depth, f_thermal)
         pooled = [f.mean((2, 3)) if f is not None else f_rgb.new_zeros(n, self.channels) for f in feats]
-        present = f_rgb.new_tensor([f is not None for f in feats]).expand(n, 3)
-        s = torch.sigmoid(self.gate(torch.cat(pooled + [present], dim=1))) * present
+        flags = f_rgb.new_tensor([f is not None for f in feats]).expand(n, 3)
+        if present is not None:
+            if present.shape != (n, 2):
+                raise InputError(f"present must be (N, 2) = ({n}, 2) (depth, thermal), got {tuple(present.shape)}")
+            flags = flags * torch.cat([torch.ones_like(present[:, :1]), present], 1).to(f_rgb.dtype)
+            pooled = [p * flags[:, i:i + 1] for i, p in enumerate(pooled)]
+        s = torch.sigmoid(self.gate(torch.cat(pooled + [flags], dim=1))) * flags
         weights = s / s.sum(1, keepdim=True)
         fused = weights[:, 0, None, None, None] * f_rgb
         for i, f in enumerate(feats[1:], start=1):
