@@ -57,3 +57,11 @@ def synth_small():
     from smartclass.analyze.sources import synth_source
 
     return synth_source("synth:classroom,students=4,seconds=6,fps=10,seed=3")
+
+
+@pytest.fixture(scope="session")
+def doubles():
+    """The test-double detectors (``doubles.TruthDetector``, ``doubles.NobodyDetector``)."""
+    import types
+
+    return types.SimpleNamespace(TruthDetector=TruthDetector, NobodyDetector=NobodyDetector)

@@ -309,7 +309,7 @@ def summary(analyzer: Analyzer, source: Source, models: dict, timelines: dict, c
                             "behaviour stage use RGB only (docs/analyze.md)"},
         "models": models,
         "settings": {"tracker": st.tracker, "reentry": st.reentry, "smoothing": st.smoothing, "window_s": st.window,
-                     "min_interval_s": st.min_seconds, "enhance": st.enhance, "dark_threshold": st.dark_threshold,
+                     "min_interval_s": st.min_seconds, "enhance": st.enhance, "dark_gate": list(st.dark_gate),
                      "blur_faces": st.blur_faces, "max_seconds": st.max_seconds, "batch": st.batch},
         "stages": analyzer.clock.table(analyzer.frames_done),
         "warnings": list(source.warnings),

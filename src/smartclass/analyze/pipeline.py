@@ -33,6 +33,7 @@ from smartclass.analyze.engagement import DEFAULT_ENGAGEMENT
 from smartclass.analyze.lowlight import DarkFrameEnhancer
 from smartclass.analyze.smoothing import Hysteresis
 from smartclass.analyze.sources import Frame, Source
+from smartclass.enhance.differentiable import FRAME_GATE
 from smartclass.errors import ConfigError
 from smartclass.tracking import make_tracker
 from smartclass.tracking.reentry import ReentryLinker
@@ -53,7 +54,7 @@ class AnalyzeSettings:
     min_seconds: float = 1.0  # shortest interval in a timeline
     hold: float = 1.0  # hysteresis of the live label
     enhance: bool = True
-    dark_threshold: float = 0.25  # mean luma in [0, 1] below which a frame is enhanced
+    dark_gate: tuple[float, float] = FRAME_GATE  # mean luma: fully enhanced below the first, untouched above the second
     min_decisions: int = 3  # a student id needs this many decisions to count as seen
     max_seconds: float | None = None
     video: bool = True
@@ -160,7 +161,7 @@ class Analyzer:
         batch = 1 if source.live else max(1, st.batch)
         self.tracker = make_tracker(st.tracker, fps=fps / k, lost_seconds=st.lost_seconds)
         self.linker = ReentryLinker() if st.reentry else None
-        self.enhancer = DarkFrameEnhancer(st.dark_threshold, enabled=st.enhance)
+        self.enhancer = DarkFrameEnhancer(*st.dark_gate, enabled=st.enhance)
         pending: list[tuple[Frame, np.ndarray | None]] = []  # frames waiting for their batch's detections
         last_flush = time.monotonic()
         it = source.frames()
