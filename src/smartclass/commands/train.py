@@ -38,7 +38,12 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite", help="replace another run's outputs in OUT even if "
                                        "its config differs"),
     ) -> None:
-        """Train the trimodal recogniser end to end (enhancement, DCA-Net, keypoints, MST-GCN)."""
+        """Train the trimodal recogniser end to end (enhancement, DCA-Net, keypoints, MST-GCN); a config with a
+        detector: section trains the student detector instead (docs/detector.md)."""
+        from smartclass.commands.detect import is_detector_config, train_detector_run
+
+        if is_detector_config(config, overrides or ()):
+            return train_detector_run(config, overrides or (), out, resume, overwrite)
         from smartclass.config import load_config, save_config, to_dict
         from smartclass.errors import ConfigError
         from smartclass.labels import class_names

@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import yaml
 
 from smartclass.errors import DataError
+from smartclass.labels import COARSE_CLASSES
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 BOX_TOLERANCE = 1e-3
@@ -41,7 +42,7 @@ HELDOUT_SEED = 0
 class DetectionSample:
     """One image and its boxes."""
 
-    image: Path
+    image: Path | np.ndarray  # a file, decoded on demand, or an in-memory (H, W, 3) uint8 RGB frame
     width: int
     height: int
     boxes: np.ndarray  # (N, 4) float32 x1, y1, x2, y2 pixels
@@ -63,7 +64,8 @@ class DetectionDataset:
 
     def item(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         s = self.samples[i]
-        return read_image(s.image), s.boxes.copy(), s.labels.copy()
+        img = s.image if isinstance(s.image, np.ndarray) else read_image(s.image)
+        return img, s.boxes.copy(), s.labels.copy()
 
     def subset(self, indices: Sequence[int], source: str | None = None) -> "DetectionDataset":
         return DetectionDataset(self.class_names, [self.samples[i] for i in indices], source or self.source,
@@ -289,7 +291,8 @@ def load_coco(path: str | Path, subset: str = "all", heldout_fraction: float = 0
 
 
 def load_detection(path: str | Path, fmt: str, subset: str = "all") -> DetectionDataset:
-    """``fmt`` ``'yolo'`` or ``'coco'`` (``subset`` applies to COCO)."""
+    """``fmt`` ``'yolo'``, ``'coco'`` (``subset`` applies to COCO) or ``'smartclass'`` (an on-disk SmartClass
+    data set: ``subset`` is its split, ``'all'`` meaning ``'test'``; or one clip folder)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"data path '{path}' does not exist")
@@ -299,4 +302,46 @@ def load_detection(path: str | Path, fmt: str, subset: str = "all") -> Detection
         return load_yolo(path)
     if fmt == "coco":
         return load_coco(path, subset)
-    raise DataError(f"unknown detection data format '{fmt}'; expected 'yolo' or 'coco'")
+    if fmt == "smartclass":
+        return load_clipdir_frames(path, "test" if subset == "all" else subset)
+    raise DataError(f"unknown detection data format '{fmt}'; expected 'yolo', 'coco' or 'smartclass'")
+
+
+# ---------------------------------------------------------------------------------------------- clips
+
+
+def clip_frames(clips: Iterable, frames: Sequence[int] | None = None, min_side: float = 2.0) -> DetectionDataset:
+    """Frames of SmartClass clips (:class:`~smartclass.data.clip.Clip`, rendered or read from the on-disk
+    layout) as detection samples with paper 000's 8 coarse classes: per frame, every student whose RGB box is
+    at least ``min_side`` pixels on both sides, labelled with its coarse behaviour at that frame.
+
+    ``frames``: the frame indices taken from each clip (``None``: all)."""
+    samples = []
+    for clip in clips:
+        T = clip.num_frames
+        for t in (range(T) if frames is None else frames):
+            if not 0 <= t < T:
+                raise DataError(f"clip {clip.index} ({clip.split}) has {T} frames; frame {t} does not exist")
+            boxes = np.array([s.boxes["rgb"][t] for s in clip.students], np.float32).reshape(-1, 4)
+            labels = np.array([s.coarse[t] for s in clip.students], np.int64)
+            keep = ((boxes[:, 2:] - boxes[:, :2]) >= min_side).all(1)
+            img = clip.rgb[t]
+            samples.append(DetectionSample(img, img.shape[1], img.shape[0], boxes[keep], labels[keep],
+                                           f"{clip.split}-{clip.index}-{t}"))
+    return DetectionDataset(COARSE_CLASSES, samples, "smartclass-clips")
+
+
+def load_clipdir_frames(root: str | Path, split: str = "test", frame_stride: int = 1) -> DetectionDataset:
+    """Every ``frame_stride``-th frame of the clips of ``split`` in an on-disk SmartClass data set
+    (``docs/data-format.md``), or of one clip folder."""
+    from smartclass.data.clipdir import read_clip, split_clips
+
+    root = Path(root)
+    folders = [root] if (root / "annotations.json").is_file() else split_clips(root, split)
+    out = DetectionDataset(COARSE_CLASSES, [], f"smartclass:{root}:{split}")
+    for folder in folders:
+        clip = read_clip(folder, ("rgb",))
+        out.samples += clip_frames([clip], range(0, clip.num_frames, max(1, frame_stride))).samples
+    if not out.samples:
+        raise DataError(f"'{root}' holds no clips of split '{split}'")
+    return out

@@ -60,12 +60,15 @@ def crop_boxes(boxes: np.ndarray, labels: np.ndarray, x0: float, y0: float, W: i
 
 
 def random_scale_crop(image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, size: tuple[int, int],
-                      scale: tuple[float, float], rng: np.random.Generator):
-    """Resize by ``letterbox scale × U(scale)``, then take a random ``size`` window (padded where the image
-    is smaller). Returns image, boxes, labels."""
+                      scale: tuple[float, float], rng: np.random.Generator, fit: tuple[int, int] | None = None):
+    """Resize by ``U(scale)`` × the letterbox scale into ``fit`` (default ``size``), then take a random
+    ``size`` window (padded where the image is smaller). A ``size`` smaller than ``fit`` trains on crops at
+    inference scale (a fully convolutional detector sees the same object sizes for a fraction of the cost).
+    Returns image, boxes, labels."""
     W, H = size
     h, w = image.shape[:2]
-    s = min(W / w, H / h) * rng.uniform(*scale)
+    FW, FH = fit or size
+    s = min(FW / w, FH / h) * rng.uniform(*scale)
     nw, nh = max(1, int(round(w * s))), max(1, int(round(h * s)))
     img = _resize(image, nw, nh)
     boxes = np.asarray(boxes, np.float32).reshape(-1, 4) * np.array([nw / w, nh / h] * 2, np.float32)
@@ -104,20 +107,21 @@ def colour_jitter(image: np.ndarray, rng: np.random.Generator, hue: float = 0.01
 
 
 def mosaic(items: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], size: tuple[int, int],
-           rng: np.random.Generator, scale: tuple[float, float] = (0.5, 1.0)):
+           rng: np.random.Generator, scale: tuple[float, float] = (0.5, 1.0), fit: tuple[int, int] | None = None):
     """Four ``(image, boxes, labels)`` tiled around a random centre of a ``size`` canvas (YOLOv4 mosaic).
 
-    Each image is resized by its letterbox scale × ``U(scale)`` and placed so its inner corner touches the
-    centre; boxes are shifted and clipped like a crop."""
+    Each image is resized by its letterbox scale into ``fit`` (default ``size``) × ``U(scale)`` and placed so
+    its inner corner touches the centre; boxes are shifted and clipped like a crop."""
     if len(items) != 4:
         raise ValueError(f"mosaic needs 4 images, got {len(items)}")
     W, H = size
+    FW, FH = fit or size
     cx, cy = int(rng.uniform(0.3, 0.7) * W), int(rng.uniform(0.3, 0.7) * H)
     out = np.full((H, W, 3), PAD_VALUE, np.uint8)
     all_b, all_l = [], []
     for q, (img, boxes, labels) in enumerate(items):
         h, w = img.shape[:2]
-        s = min(W / w, H / h) * rng.uniform(*scale)
+        s = min(FW / w, FH / h) * rng.uniform(*scale)
         nw, nh = max(1, int(round(w * s))), max(1, int(round(h * s)))
         im = _resize(img, nw, nh)
         b = np.asarray(boxes, np.float32).reshape(-1, 4) * np.array([nw / w, nh / h] * 2, np.float32)
@@ -150,16 +154,18 @@ class AugmentSettings:
 
 
 def augment_sample(get: Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]], index: int, n: int,
-                   size: tuple[int, int], aug: AugmentSettings, rng: np.random.Generator):
+                   size: tuple[int, int], aug: AugmentSettings, rng: np.random.Generator,
+                   fit: tuple[int, int] | None = None):
     """The training transform of sample ``index`` (``get(i)`` → image, boxes, labels; ``n`` samples):
     mosaic with probability ``aug.mosaic`` (three partners drawn at random), else scale jitter + crop; then
-    flip and colour jitter. Returns a ``size`` image, its boxes and labels."""
+    flip and colour jitter. Images are scaled relative to the inference size ``fit`` (default ``size``).
+    Returns a ``size`` image, its boxes and labels."""
     if aug.mosaic > 0 and rng.uniform() < aug.mosaic and n >= 2:
         partners = rng.integers(0, n, 3)
         img, b, lab = mosaic([get(index)] + [get(int(j)) for j in partners], size, rng,
-                             (aug.scale[0] * 0.7, aug.scale[1] * 0.7))
+                             (aug.scale[0] * 0.7, aug.scale[1] * 0.7), fit)
     else:
-        img, b, lab = random_scale_crop(*get(index), size, aug.scale, rng)
+        img, b, lab = random_scale_crop(*get(index), size, aug.scale, rng, fit)
     if rng.uniform() < aug.flip:
         img, b = hflip(img, b)
     if aug.hue or aug.saturation or aug.value:

@@ -33,6 +33,7 @@ class DetectorTrainConfig:
     fusion_channels: int = ranged(128, ge=8)
     pretrained: bool = True  # ImageNet MobileNetV2 weights
     anchors_per_level: int = ranged(5, ge=1)  # IoU k-means on the training boxes (at input scale)
+    freeze_layers: int = ranged(0, ge=0, le=14)  # the first MobileNetV2 feature layers kept at their ImageNet weights
     # schedule
     epochs: int = ranged(30, ge=1)
     batch_size: int = ranged(8, ge=2)
@@ -46,6 +47,7 @@ class DetectorTrainConfig:
     time_budget_min: float = ranged(0.0, ge=0)  # stop after this many minutes of training (0: no limit)
     steps_per_epoch: int = ranged(0, ge=0)  # 0: one pass over the (repeat-factor resampled) training images
     # augmentation and sampling
+    train_crop: int = ranged(0, ge=0)  # train on square crops of this side at inference scale (0: whole input)
     flip: float = ranged(0.5, ge=0, le=1)
     scale_min: float = ranged(0.7, gt=0)
     scale_max: float = ranged(1.4, gt=0)
@@ -53,6 +55,7 @@ class DetectorTrainConfig:
     hsv_s: float = ranged(0.5, ge=0, le=1)
     hsv_v: float = ranged(0.3, ge=0, le=1)
     mosaic: float = ranged(0.3, ge=0, le=1)
+    class_weight_power: float = ranged(0.0, ge=0, le=1)  # class-loss weight (mean box count / class count)^p (0: off)
     repeat_threshold: float = ranged(0.3, ge=0, le=1)  # LVIS repeat-factor sampling threshold t (0: off)
     # evaluation
     val_conf: float = ranged(0.001, ge=0, lt=1)  # score threshold of predictions scored for mAP
