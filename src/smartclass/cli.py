@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     set_command_line(sys.argv[1:] if argv is None else argv)
     try:
-        rv = app(args=argv, standalone_mode=False)
+        rv = app(args=argv, prog_name="smartclass", standalone_mode=False)
         if rv == 130 and isinstance(rv, int):  # typer turns KeyboardInterrupt into exit code 130
             raise KeyboardInterrupt
     except SmartclassError as e:
@@ -73,9 +73,11 @@ def main(argv: list[str] | None = None) -> int:
         hint = current_interrupt_hint()
         console(stderr=True).print("interrupted" + (f"; {hint}" if hint else ""), markup=False)
         return 130
-    except Exception as e:  # click usage errors carry their own formatting
+    except Exception as e:  # click's usage errors: one line naming the option, and where help is
         if isinstance(e, _click_exception()):
-            e.show()
+            ctx = getattr(e, "ctx", None)
+            where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            console(stderr=True).print(f"[bold red]error:[/] {_one_line(e.format_message())}{where}", markup=True)
             return e.exit_code
         raise
     return 0

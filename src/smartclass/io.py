@@ -82,3 +82,26 @@ def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int = 2) -> Pat
     ``null`` with a ``"<key>_null_reason"`` beside them (see :func:`strict_json`)."""
     text = json.dumps(strict_json(obj), indent=indent, sort_keys=False, allow_nan=False)
     return write_text_atomic(path, text + "\n")
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_END = b"IEND\xaeB`\x82"
+
+
+def image_file_problem(path: str | os.PathLike) -> str | None:
+    """Why the PNG or JPEG file at ``path`` is incomplete (``"truncated: no IEND chunk"``), or ``None``.
+
+    Decoders fill a cut-off JPEG with grey and only warn on stderr; this catches it from the bytes: a PNG must
+    end with its IEND chunk, a JPEG (FF D8) with its end-of-image marker FF D9 (trailing padding allowed).
+    Other formats are left to the decoder."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        f.seek(max(0, size - 4096))
+        tail = f.read()
+    if head.startswith(_PNG_SIGNATURE):
+        return None if tail.rstrip(b"\x00").endswith(_PNG_END) else "truncated PNG (no IEND chunk at the end)"
+    if head.startswith(b"\xff\xd8"):
+        return None if tail.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9") else "truncated JPEG (no end-of-image marker)"
+    return None

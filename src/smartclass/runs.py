@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from smartclass.errors import ConfigError, InputError
+from smartclass.errors import ConfigError, DataError, InputError
 
 LOCK_NAME = ".smartclass.lock"
 
@@ -148,7 +148,7 @@ def inside_root(root: str | os.PathLike, name: str, what: str) -> Path:
     ``what`` names where ``name`` came from (``"splits/test.txt:3"``, ``"--labels"``)."""
     p = Path(name)
     if not name or p.is_absolute() or ".." in p.parts or name.startswith("~"):
-        raise InputError(f"{what}: '{name}' must be a plain name inside '{root}' (no absolute path, no '..')")
+        raise DataError(f"{what}: '{name}' must be a plain name inside '{root}' (no absolute path, no '..')")
     return Path(root) / p
 
 

@@ -37,9 +37,9 @@ def test_skeleton_bench_bad_streams_and_out_are_named_before_any_work(tmp_path, 
                                    ("--streams", "local+speed", "--streams 'local+speed'"),
                                    ("--out", "res.txt", "--out 'res.txt'"),
                                    ("--channels", "32,x", "--channels '32,x'"),
-                                   ("--lr", "0", "--lr must be positive"),
+                                   ("--lr", "0", "--lr must be a positive finite number"),
                                    ("--device", "gpu0", "--device 'gpu0'"),
-                                   ("--seeds", "0", "--seeds must be at least 1"),
+                                   ("--seeds", "0", "'--seeds': Input should be greater than or equal to 1"),
                                    ("--batch-size", "1", "--batch-size must be at least 2")]:
         assert main(["skeleton-bench", "--dataset", "utkinect", "--root", str(tmp_path), option, value]) == 2
         assert message in capsys.readouterr().err

@@ -23,4 +23,4 @@ def test_synth_bad_arguments(tmp_path, capsys):
     assert main(["synth", "--out", str(tmp_path), "--size", "big"]) == 2
     assert "--size: expected WIDTHxHEIGHT" in capsys.readouterr().err
     assert main(["synth", "--out", str(tmp_path), "--split", "dev"]) == 2
-    assert "unknown split 'dev'" in capsys.readouterr().err
+    assert "config key 'synth.split': expected one of ['train', 'val', 'test'], got 'dev'" in capsys.readouterr().err

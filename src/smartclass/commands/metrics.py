@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from smartclass.errors import DataError, InputError
+from smartclass.errors import InputError
 
 
 def read_image(path: Path, what: str):
-    """Read an image as stored (grey stays grey; colour converted to RGB); errors name the file."""
-    import cv2
+    """Read an 8-bit image as stored (grey stays grey; colour converted to RGB); errors name the file."""
+    from smartclass.metrics.image import load_image
 
-    if not path.is_file():
-        raise DataError(f"{what} image '{path}' does not exist")
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
-        raise DataError(f"{what} image '{path}' could not be decoded (not an image, or corrupt)")
-    if img.ndim == 3 and img.shape[2] == 4:
-        img = img[..., :3]
-    return img[..., ::-1].copy() if img.ndim == 3 else img
+    return load_image(path, what)
 
 
 def check_sizes(images: dict[str, tuple[Path, Any]]) -> None:
@@ -35,9 +27,13 @@ def check_sizes(images: dict[str, tuple[Path, Any]]) -> None:
 
 
 def emit(out: dict) -> None:
-    """Print as strict JSON: non-finite scores (PSNR of identical images, Qabf without edges) become null."""
-    clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in out.items()}
-    typer.echo(json.dumps(clean, indent=2, allow_nan=False))
+    """Print as strict JSON: a non-finite score (PSNR of identical images, Qabf without edges) becomes null with
+    a ``<key>_null_reason`` beside it."""
+    from smartclass.io import strict_json
+
+    reasons = {f"{k}_null_reason": "the images are identical (mean squared error 0)"
+               for k, v in out.items() if "psnr" in k and v == float("inf")}
+    typer.echo(json.dumps(strict_json({**out, **reasons}), indent=2, allow_nan=False))
 
 
 def register(app: typer.Typer) -> None:

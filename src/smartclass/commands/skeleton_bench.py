@@ -32,8 +32,8 @@ def register(app: typer.Typer) -> None:
         root: Path = typer.Option(..., help="folder holding the dataset's skeleton files"),
         model: Optional[list[str]] = typer.Option(None, help="mstgcn, stgcn, so3-svm (repeatable; default all)"),
         out: Optional[Path] = typer.Option(None, help="write the results JSON here"),
-        repeats: int = typer.Option(5, help="random subject splits (UTKinect)"),
-        epochs: int = typer.Option(80, help="GCN training epochs per split"),
+        repeats: int = typer.Option(5, min=1, help="random subject splits (UTKinect)"),
+        epochs: int = typer.Option(80, min=1, help="GCN training epochs per split"),
         lr: float = typer.Option(2e-3, help="GCN peak learning rate (one-cycle schedule)"),
         batch_size: int = typer.Option(16, help="GCN training clips per step"),
         streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated; with "
@@ -46,10 +46,10 @@ def register(app: typer.Typer) -> None:
         flip_tta: bool = typer.Option(False, help="average each test clip's GCN probabilities with its mirror image's"),
         recorded_time: bool = typer.Option(False, help="resample GCN clips evenly in recorded time (UTKinect's frame "
                                            "numbers; its recorder skipped frames unevenly), not in row index"),
-        workers: int = typer.Option(DEFAULT_WORKERS, help="processes for the GCN trainings (one thread each; default: "
+        workers: int = typer.Option(DEFAULT_WORKERS, min=1, help="processes for the GCN trainings (one thread each; default: "
                                     "the CPU count, at most 4); the figures do not depend on it"),
-        seed: int = typer.Option(0, help="seed of the subject splits and of the GCN trainings"),
-        seeds: int = typer.Option(1, help="GCN networks per stream model (training seeds seed, seed+1, …), "
+        seed: int = typer.Option(0, min=0, help="seed of the subject splits and of the GCN trainings"),
+        seeds: int = typer.Option(1, min=1, help="GCN networks per stream model (training seeds seed, seed+1, …), "
                                   "probabilities summed"),
         device: str = typer.Option("cpu", help="torch device of the GCN trainings, e.g. cuda"),
         dynamic: bool = typer.Option(True, help="MST-GCN's dynamic graph (eq. 7); --no-dynamic is the ablation"),
@@ -62,11 +62,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
         import torch
-        from rich.console import Console
+        from smartclass.terminal import console as make_console
 
         from smartclass.bench import print_table, write_results
         from smartclass.data.skeleton import UTKINECT_LABEL_FILE
         from smartclass.errors import InputError
+        from smartclass.runs import check_out_file, command_line, inside_root, interrupt_hint
         from smartclass.skeleton.protocol import MODELS, GCNSettings, label_overlaps, run_benchmark
         from smartclass.skeleton.streams import STREAMS
 
@@ -75,8 +76,8 @@ def register(app: typer.Typer) -> None:
             raise InputError(f"--streams '{streams}': expected a comma-separated subset of {list(STREAMS)} "
                              "(a+b joins two streams in one model)")
         widths = positive_ints("--channels", channels, "32,64,64")
-        if lr <= 0:
-            raise InputError(f"--lr must be positive, got {lr}")
+        if not lr > 0 or lr == float("inf"):
+            raise InputError(f"--lr must be a positive finite number, got {lr}")
         if batch_size < 2:
             raise InputError(f"--batch-size must be at least 2 (BatchNorm), got {batch_size}")
         try:
@@ -94,16 +95,19 @@ def register(app: typer.Typer) -> None:
         if changed and model and "mstgcn" not in model:
             raise InputError("--no-dynamic, --no-attention, --dilations and --temporal-kernel change mstgcn, which "
                              "--model leaves out")
-        if out is not None and out.suffix != ".json":
-            raise InputError(f"--out '{out}': expected a .json file name")
+        if out is not None:
+            check_out_file(out, "--out", (".json",))
+        if labels is not None:
+            inside_root(root, labels, "--labels")
 
-        console = Console(stderr=True)
+        console = make_console(stderr=True)
         overlaps = label_overlaps(dataset, str(root), labels)
         if overlaps:
             console.print(f"[yellow]warning:[/] {labels or UTKINECT_LABEL_FILE} has {len(overlaps)} overlapping action "
                           "segments (labelling errors; a corrected label file can be passed with --labels):\n  "
                           + "\n  ".join(overlaps), highlight=False)
-        with console.status("running") as status:
+        with console.status("running") as status, interrupt_hint(
+                "kept: nothing (the results are written when every split has finished); rerun: " + command_line()):
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
                                    flip=flip, flip_tta=flip_tta, recorded_time=recorded_time, channels=widths, lr=lr,
                                    batch_size=batch_size, seed=seed, seeds=seeds, device=device, dynamic=dynamic,

@@ -17,6 +17,7 @@ Formats:
 
 from __future__ import annotations
 
+import math
 import pickle
 import re
 from dataclasses import dataclass, field
@@ -53,13 +54,22 @@ class SkeletonSample:
 
 
 def _floats(line: str, path: Path, lineno: int, expected: int | None = None) -> list[float]:
+    """The numbers of one line; NaN or inf (a tracking failure written out) is an error naming the line."""
     try:
         values = [float(v) for v in line.split()]
     except ValueError:
         raise DataError(f"{path}:{lineno}: expected numbers, got {line.strip()[:60]!r}") from None
     if expected is not None and len(values) != expected:
         raise DataError(f"{path}:{lineno}: expected {expected} numbers, got {len(values)}")
+    if not all(math.isfinite(v) for v in values):
+        raise DataError(f"{path}:{lineno}: expected finite numbers, got NaN or inf")
     return values
+
+
+def _frame_number(value: float, path: Path, lineno: int) -> int:
+    if not value.is_integer() or value < 0:
+        raise DataError(f"{path}:{lineno}: frame number {value:g} is not a whole number ≥ 0")
+    return int(value)
 
 
 # ------------------------------------------------------------------------------------------ UTKinect
@@ -74,7 +84,7 @@ def read_utkinect_joints(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         if not line.strip():
             continue
         v = _floats(line, path, lineno, 61)
-        f = int(v[0])
+        f = _frame_number(v[0], path, lineno)
         if f in seen:
             continue
         seen.add(f)
@@ -91,13 +101,15 @@ def read_utkinect_labels(path: str | Path) -> dict[str, dict[str, tuple[int, int
     if not path.is_file():
         raise DataError(f"UTKinect label file '{path}' does not exist")
     out: dict[str, dict[str, tuple[int, int] | None]] = {}
-    current = None
+    current, seq = None, ""
     for lineno, line in enumerate(path.read_text().splitlines(), 1):
         line = line.strip()
         if not line:
             continue
         if re.fullmatch(r"s\d+_e\d+", line):
-            current = out.setdefault(line, {})
+            if line in out:
+                raise DataError(f"{path}:{lineno}: sequence '{line}' appears twice; expected each sequence once")
+            seq, current = line, out.setdefault(line, {})
             continue
         m = re.fullmatch(r"(\w+):\s*(\S+)\s+(\S+)", line)
         if m is None or current is None:
@@ -105,13 +117,18 @@ def read_utkinect_labels(path: str | Path) -> dict[str, dict[str, tuple[int, int
         action, a, b = m.groups()
         if action not in UTKINECT_ACTIONS:
             raise DataError(f"{path}:{lineno}: unknown action '{action}'; expected one of {list(UTKINECT_ACTIONS)}")
+        if action in current:
+            raise DataError(f"{path}:{lineno}: action '{action}' appears twice for {seq}; expected each action once "
+                            "per sequence")
         if a.lower() == "nan" or b.lower() == "nan":
             current[action] = None
         else:
             try:
                 current[action] = (int(a), int(b))
             except ValueError:
-                raise DataError(f"{path}:{lineno}: start and end must be frame numbers, got {a!r} {b!r}") from None
+                raise DataError(f"{path}:{lineno}: start and end must be whole frame numbers, got {a!r} {b!r}") from None
+            if current[action][0] > current[action][1]:
+                raise DataError(f"{path}:{lineno}: '{action}' starts at frame {a} after it ends at {b}; expected start ≤ end")
     return out
 
 
@@ -134,10 +151,12 @@ def load_utkinect(root: str | Path, label_file: str = UTKINECT_LABEL_FILE) -> li
     """All labelled action segments of UTKinect-Action3D (199 of 200; one was not performed). Each sample's
     ``meta["frames"]`` holds its recorded frame numbers: the recorder skipped frames unevenly (gaps of 2 to
     12, some far longer), so these, not the row index, are its time axis."""
+    from smartclass.runs import inside_root
+
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"UTKinect root '{root}' is not a directory")
-    labels = read_utkinect_labels(root / label_file)
+    labels = read_utkinect_labels(inside_root(root, label_file, "UTKinect label file"))
     samples = []
     for seq, actions in sorted(labels.items()):
         frames, joints = read_utkinect_joints(root / f"joints_{seq}.txt")
@@ -205,11 +224,11 @@ def read_ntu_skeleton(path: str | Path, max_bodies: int = 2) -> SkeletonSample:
         return pos, lines[pos - 1]
 
     lineno, line = take()
-    n_frames = int(_floats(line, path, lineno, 1)[0])
+    n_frames = _frame_number(_floats(line, path, lineno, 1)[0], path, lineno)
     bodies: dict[str, np.ndarray] = {}
     for t in range(n_frames):
         lineno, line = take()
-        n_bodies = int(_floats(line, path, lineno, 1)[0])
+        n_bodies = _frame_number(_floats(line, path, lineno, 1)[0], path, lineno)
         for _ in range(n_bodies):
             lineno, line = take()
             body_id = line.split()[0] if line.split() else ""
@@ -229,6 +248,29 @@ def read_ntu_skeleton(path: str | Path, max_bodies: int = 2) -> SkeletonSample:
 
 
 # ------------------------------------------------------------------------------------------ PYSKL
+class _Refused(Exception):
+    pass
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Unpickles plain data only: builtin containers, strings and numbers, and numpy arrays and scalars
+    (``numpy.core.multiarray._reconstruct``, ``numpy.dtype``, ``numpy.ndarray``, scalar constructors). Any
+    other global (``os.system``, a class of some package) is refused before it is called."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"), ("builtins", "slice"), ("collections", "OrderedDict"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in self.ALLOWED:
+            return super().find_class(module, name)
+        raise _Refused(f"'{module}.{name}'")
+
+
 def load_pyskl(path: str | Path, layout: str = "ntu_25") -> tuple[list[SkeletonSample], dict]:
     """A PYSKL annotation pickle → samples and its ``split`` dict (``{name: [frame_dir, ...]}``)."""
     path = Path(path)
@@ -236,7 +278,10 @@ def load_pyskl(path: str | Path, layout: str = "ntu_25") -> tuple[list[SkeletonS
         raise DataError(f"PYSKL pickle '{path}' does not exist")
     try:
         with path.open("rb") as f:
-            data = pickle.load(f)
+            data = _SafeUnpickler(f).load()
+    except _Refused as e:
+        raise DataError(f"PYSKL pickle '{path}' refers to {e}, which is not plain data (numpy arrays, dicts, lists, "
+                        "strings, numbers); refused without running it") from None
     except Exception as e:  # noqa: BLE001 - any unpickling failure is a corrupt file to the user
         raise DataError(f"PYSKL pickle '{path}' could not be read: {e}") from None
     if not isinstance(data, dict) or "annotations" not in data:
@@ -246,11 +291,17 @@ def load_pyskl(path: str | Path, layout: str = "ntu_25") -> tuple[list[SkeletonS
         for key in ("keypoint", "label"):
             if key not in ann:
                 raise DataError(f"PYSKL pickle '{path}': annotation {i} has no '{key}'")
-        kp = np.asarray(ann["keypoint"], dtype=np.float32)
+        try:
+            kp = np.asarray(ann["keypoint"], dtype=np.float32)
+            label = int(ann["label"])
+        except (TypeError, ValueError) as e:
+            raise DataError(f"PYSKL pickle '{path}': annotation {i} keypoint or label is not numeric ({e})") from None
         if kp.ndim != 4:
             raise DataError(f"PYSKL pickle '{path}': annotation {i} keypoint has shape {kp.shape}; expected (M, T, V, C)")
+        if not np.isfinite(kp).all():
+            raise DataError(f"PYSKL pickle '{path}': annotation {i} keypoint holds NaN or inf; expected finite coordinates")
         score = ann.get("keypoint_score")
-        samples.append(SkeletonSample(kp, int(ann["label"]), int(ann.get("subject", -1)),
+        samples.append(SkeletonSample(kp, label, int(ann.get("subject", -1)),
                                       str(ann.get("frame_dir", i)), layout,
                                       score=None if score is None else np.asarray(score, np.float32)))
     return samples, dict(data.get("split", {}))

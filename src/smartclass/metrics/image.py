@@ -7,6 +7,7 @@ colour images are scored per channel and averaged.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -25,6 +26,36 @@ def as_array(x: Any, name: str = "image") -> np.ndarray:
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise InputError(f"{name} must be numeric, got dtype {a.dtype}")
     return a
+
+
+def load_image(path: str | Path, what: str = "image") -> np.ndarray:
+    """An 8-bit image file as stored (grey stays grey; colour as RGB, alpha dropped). Refused with an error
+    naming ``what`` and the file: missing, a folder, not decodable, truncated (PNG without IEND, JPEG without
+    its end marker), or not 8-bit (16-bit or float images: PSNR/SSIM here assume levels 0–255)."""
+    from smartclass.errors import DataError
+    from smartclass.io import image_file_problem
+
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{what} image '{path}' does not exist")
+    if not path.is_file():
+        raise DataError(f"{what} image '{path}' is a folder; expected an image file")
+    problem = image_file_problem(path)
+    if problem:
+        raise DataError(f"{what} image '{path}' is a {problem}")
+    data = np.fromfile(str(path), np.uint8)
+    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if img is None:
+        raise DataError(f"{what} image '{path}' could not be decoded (not an image, or corrupt)")
+    if img.dtype != np.uint8:
+        bad = "" if np.issubdtype(img.dtype, np.integer) or np.isfinite(img).all() else ", some of them NaN or inf"
+        raise DataError(f"{what} image '{path}' holds {img.dtype} values{bad}; expected an 8-bit image (levels "
+                        "0–255; convert 16-bit or float images first)")
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = img[..., :3]
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    return img[..., ::-1].copy() if img.ndim == 3 else img
 
 
 def _same_shape(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:

@@ -64,16 +64,25 @@ class GCNSettings:
 
 def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: int = 5,
                          seed: int = 0) -> Iterator[tuple[list[int], list[int]]]:
-    """Yield (train indices, test indices) of the dataset's standard cross-subject protocol."""
+    """Yield (train indices, test indices) of the dataset's standard cross-subject protocol. Data whose subjects
+    leave the training or the test side empty is an :class:`InputError` naming the subjects found."""
     subjects = np.array([s.subject for s in samples])
     if dataset == "msraction3d":
         train = subjects % 2 == 1
+        if train.all() or not train.any():
+            raise InputError(f"MSR Action3D protocol (odd subjects train, even test): the data's subjects "
+                             f"{sorted(set(subjects.tolist()))} leave no {'test' if train.all() else 'training'} subject")
         yield list(np.nonzero(train)[0]), list(np.nonzero(~train)[0])
         return
     if dataset != "utkinect":
         raise InputError(f"unknown dataset '{dataset}'; expected one of {list(DATASETS)}")
+    if repeats < 1:
+        raise InputError(f"--repeats must be at least 1, got {repeats}")
     rng = np.random.default_rng(seed)
     unique = np.unique(subjects)
+    if len(unique) < 2:
+        raise InputError(f"UTKinect protocol (half the subjects train, half test): the data has "
+                         f"{len(unique)} subject{'' if len(unique) == 1 else 's'} {unique.tolist()}; expected at least 2")
     for _ in range(repeats):
         chosen = rng.choice(unique, size=len(unique) // 2, replace=False)
         train = np.isin(subjects, chosen)
@@ -325,11 +334,12 @@ def _run_jobs(jobs: list[tuple], workers: int, progress: Callable[[int], None]) 
             progress(len(out))
         return out
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+
+    from smartclass.runs import worker_pool
 
     # a forked child cannot use CUDA: GPU workers start fresh interpreters
     context = multiprocessing.get_context("spawn" if jobs[0][-1].device != "cpu" else None)
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    with worker_pool(workers, mp_context=context) as pool:  # workers stop with this process
         out = []
         for p in pool.map(_stream_job, jobs):
             out.append(p)
