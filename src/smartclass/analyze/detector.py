@@ -71,10 +71,12 @@ def merge_classes(det: Detections, iou: float = 0.6) -> Detections:
 
 @dataclass
 class CheckpointDetector:
-    """A trained smartclass detector checkpoint as a :class:`Detector`.
+    """A trained smartclass detector checkpoint (tag ``"detector"``) as a :class:`Detector`, through
+    :class:`smartclass.training.detector_predict.FrameDetector` (letterbox to the checkpoint's input size →
+    ``predict`` → boxes in frame pixels), the path ``smartclass detect`` uses too.
 
-    ``score_threshold`` drops weak boxes before tracking (ByteTrack's second stage still uses boxes down to
-    this score); ``threads`` sets torch's intra-op threads (the CPU budget is 2 cores)."""
+    ``score_threshold`` is the detector's confidence cut (low, so ByteTrack's second stage has the weak boxes of
+    half-hidden students); ``threads`` sets torch's intra-op threads (the CPU budget is 2 cores)."""
 
     checkpoint: str | os.PathLike
     device: str = "cpu"
@@ -89,37 +91,25 @@ class CheckpointDetector:
     def __post_init__(self) -> None:
         import torch
 
-        from smartclass.inference import load_model
+        from smartclass.checkpoint import read_checkpoint
+        from smartclass.training.detector_predict import FrameDetector
 
         if self.threads:
             torch.set_num_threads(int(self.threads))
-        self.model, self.info = load_model(self.checkpoint, device=self.device)
-        if not hasattr(self.model, "predict"):
-            raise InputError(f"checkpoint '{self.checkpoint}' holds a '{self.info.get('model')}' model, not a "
-                             "detector (no predict(images)); pass a detector checkpoint with --checkpoint")
-        cfg = self.info.get("model_config") or {}
-        names = (getattr(self.model, "class_names", None) or cfg.get("class_names") or self.info.get("class_names")
-                 or [f"class{i}" for i in range(int(cfg.get("num_classes", 1)))])
-        self.class_names = tuple(str(n) for n in names)
-        self.name = f"{self.info.get('model', 'detector')}:{Path(self.checkpoint).stem}"
-        meta = self.info.get("metrics") or {}
-        self.version = str(self.info.get("version") or self.info.get("smartclass_version") or
-                           f"epoch {self.info.get('epoch', '?')}")
-        self.metrics = meta
-        head = cfg.get("box_kind") or self.info.get("box_kind")
-        self.head_fraction = 1.0 if head == "head" or set(self.class_names) <= {"down", "lookaround", "phone", "up"} else 0.3
+        self.frame_detector = FrameDetector.from_checkpoint(self.checkpoint, device=self.device, conf=self.score_threshold)
+        self.class_names = tuple(str(n) for n in self.frame_detector.class_names)
+        info = {k: v for k, v in read_checkpoint(Path(self.checkpoint), "detector").items() if k != "state_dict"}
+        self.name = f"detector:{Path(self.checkpoint).stem}"
+        self.version = str(info.get("version") or info.get("smartclass_version") or f"epoch {info.get('epoch', '?')}")
+        metrics = info.get("metrics") or {}
+        self.metrics = {k: v for k, v in metrics.items() if isinstance(v, (int, float, str))} if isinstance(metrics, dict) else {}
+        self.input_size = list(self.frame_detector.input_size)
+        # a head detector (classroom-cctv's head states) boxes heads; the others box whole students
+        self.head_fraction = 1.0 if set(self.class_names) <= {"down", "lookaround", "phone", "up"} else 0.3
 
     def __call__(self, frames: Sequence[np.ndarray]) -> list[Detections]:
-        import torch
-
-        if not len(frames):
-            return []
-        with torch.inference_mode():
-            preds = self.model.predict(list(frames))
         out = []
-        for p in preds:
-            get = lambda k: p[k].detach().cpu().numpy() if hasattr(p[k], "detach") else np.asarray(p[k])
-            det = Detections(get("boxes"), get("scores"), get("labels"))
-            det = det.select(det.scores >= self.score_threshold)
+        for p in self.frame_detector.detect(list(frames)):
+            det = Detections(p["boxes"], p["scores"], p["labels"])
             out.append(merge_classes(det, self.merge_iou))
         return out

@@ -16,15 +16,15 @@ DEFAULT_DETECTORS = {"synth": "synth8", "real": "clabehavior"}
 
 
 def default_checkpoint(source_kind: str) -> Path:
-    """The shipped detector checkpoint for a source kind (``'synth'`` or anything else = real frames)."""
+    """The shipped detector checkpoint for a source kind (``'synth'``, or anything else = real frames): the
+    packaged ``detector/<name>`` (:func:`smartclass.inference.shipped_checkpoint`), else
+    ``checkpoints/detector/<name>.pt`` of the repository."""
     name = DEFAULT_DETECTORS["synth" if source_kind == "synth" else "real"]
     try:
         from smartclass.inference import shipped_checkpoint
 
-        return Path(shipped_checkpoint(name))
-    except (ImportError, AttributeError):
-        return _CHECKPOINTS / f"{name}.pt"
-    except Exception:
+        return Path(shipped_checkpoint(f"detector/{name}"))
+    except Exception:  # an older package without shipped checkpoints, or none of that name shipped
         return _CHECKPOINTS / f"{name}.pt"
 
 
