@@ -14,6 +14,9 @@ from pathlib import Path
 
 import typer
 
+from smartclass.errors import InputError
+from smartclass.runs import command_line, output_command
+
 
 DEFAULT_UTKINECT = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "skeleton" / "utkinect"
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[3] / "checkpoints" / "mmfg" / "mmfg.pt"
@@ -54,20 +57,31 @@ def recognise_synthetic(checkpoint: Path, seed: int) -> dict:
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
+    @output_command(lambda a: f"kept: the outputs finished so far in {a['out']} (preview, recognition.json, then "
+                              f"report.json and confusion.png); rerun: {command_line()}")
     def demo(
         out: Path = typer.Option(Path("out/demo"), help="output folder"),
         root: Path = typer.Option(DEFAULT_UTKINECT, help="UTKinect-Action3D folder"),
-        epochs: int = typer.Option(40, help="training epochs"),
-        seed: int = typer.Option(0),
-        frames: int = typer.Option(32, help="frames of the synthetic preview clip"),
+        epochs: int = typer.Option(40, min=1, help="MST-GCN training epochs on UTKinect"),
+        seed: int = typer.Option(0, min=0, help="seed of the synthetic clip, the subject split and the training"),
+        frames: int = typer.Option(32, min=1, help="frames of the synthetic preview clip"),
         checkpoint: Path = typer.Option(DEFAULT_CHECKPOINT, help="trained recogniser run on synthetic test clips"),
     ) -> None:
-        """Preview a synthetic classroom clip; train MST-GCN on held-out-subject UTKinect and report it."""
+        """Show what smartclass does now; every output goes under --out (a few minutes on a CPU).
+
+        1. Renders a SmartClass-Synth classroom clip: preview MP4 and PNG (ground truth, depth, thermal).
+
+        2. Runs the shipped trimodal recogniser (paper 002) on unseen synthetic students: recognition.json.
+
+        3. With UTKinect-Action3D at --root: trains and tests MST-GCN on held-out subjects: report.json,
+        confusion.png (skipped with a note when the data is absent).
+
+        The merged config is saved as config.yaml. Paper 000's detector is not part of the demo."""
         import time
 
         import numpy as np
         import torch
-        from rich.console import Console
+        from smartclass.terminal import console as make_console
 
         from smartclass.config import load_config, save_config
         from smartclass.data.skeleton import UTKINECT_ACTIONS, load_utkinect
@@ -75,7 +89,7 @@ def register(app: typer.Typer) -> None:
         from smartclass.metrics.classification import classification_report, plot_confusion_matrix
         from smartclass.skeleton.protocol import GCNSettings, cross_subject_splits, fit_gcn, sequence_tensor
 
-        console = Console()
+        console = make_console()
         from smartclass.synth.config import SynthConfig
         from smartclass.synth.generator import render_clip
         from smartclass.synth.preview import write_preview
@@ -98,6 +112,8 @@ def register(app: typer.Typer) -> None:
             console.print(f"no recogniser checkpoint at {checkpoint}; skipping recognition")
         save_config(load_config(None, [f"seed={seed}", f"synth.seed={seed}", f"synth.frames={frames}",
                                        "synth.conditions=[occlusion]"]), out / "config.yaml")
+        if root.exists() and not root.is_dir():
+            raise InputError(f"--root '{root}' is a file; expected the UTKinect-Action3D folder")
         if not root.is_dir():  # the real-skeleton part needs data that is not shipped with smartclass
             console.print(f"UTKinect-Action3D not found at '{root}': skipping the skeleton part "
                           "(pass --root pointing at joints_sXX_eYY.txt + actionLabel.txt)")
