@@ -16,12 +16,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from smartclass.errors import ConfigError, DataError, InputError
 
@@ -66,6 +67,23 @@ def interrupt_hint(text: str) -> Iterator[None]:
 def current_interrupt_hint() -> str | None:
     """The hint of the block a Ctrl-C interrupted (or of the block running now); cleared by :func:`set_command_line`."""
     return _caught[0] or (_hints[-1] if _hints else None)
+
+
+def output_command(hint: Callable[[dict], str], out_arg: str = "out") -> Callable:
+    """Decorator of a command writing into the folder given as ``out_arg``: the folder is checked before any
+    work (:func:`check_out_dir`), locked for the run (:func:`run_lock`), and a Ctrl-C is reported with
+    ``hint(arguments)`` (what was kept, how to resume)."""
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            out = check_out_dir(kwargs[out_arg], "--" + out_arg.replace("_", "-"))
+            with run_lock(out), interrupt_hint(hint(kwargs)):
+                return fn(*args, **kwargs)
+
+        return run
+
+    return wrap
 
 
 # -- worker processes -----------------------------------------------------------------------------------
