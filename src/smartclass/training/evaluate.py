@@ -24,7 +24,17 @@ def parse_synth_spec(spec: str) -> dict:
         k, v = item.split("=", 1)
         if k not in out:
             raise InputError(f"--data {spec}: unknown key '{k}'; expected split, samples or seed")
-        out[k] = v if k == "split" else int(v)
+        if k == "split":
+            if v not in ("train", "val", "test"):
+                raise InputError(f"--data {spec}: split '{v}' is not one of train, val, test")
+            out[k] = v
+            continue
+        try:
+            out[k] = int(v)
+        except ValueError:
+            out[k] = -1
+        if out[k] < (1 if k == "samples" else 0):
+            raise InputError(f"--data {spec}: {k} must be an integer ≥ {1 if k == 'samples' else 0}, got '{v}'")
     return out
 
 
