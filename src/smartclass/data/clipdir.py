@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from smartclass.errors import DataError
+from smartclass.runs import inside_root
 from smartclass.geometry import Camera
 from smartclass.labels import BEHAVIOURS, COARSE_CLASSES, FINE_CLASSES
 from smartclass.layouts import UPPER_BODY_17
@@ -127,6 +128,15 @@ def write_dataset_info(root: str | os.PathLike, config: dict | None = None) -> N
     tmp = p.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(info, indent=2))
     os.replace(tmp, p)
+
+
+def remove_partial_clips(root: str | os.PathLike) -> list[Path]:
+    """Remove the temporary folders (``clips/.<id>.tmp-<pid>``) of clips whose writer was killed; call it while
+    holding the output folder's lock (:func:`smartclass.runs.run_lock`), so no live writer owns them."""
+    gone = [p for p in (Path(root) / "clips").glob(".*.tmp-*") if p.is_dir()]
+    for p in gone:
+        shutil.rmtree(p, ignore_errors=True)
+    return gone
 
 
 def remove_partial_clips(root: str | os.PathLike) -> list[Path]:
@@ -284,7 +294,7 @@ def split_clips(root: str | os.PathLike, split: str) -> list[Path]:
     ids = [x.strip() for x in lst.read_text().splitlines() if x.strip()]
     out = []
     for i, cid in enumerate(ids, 1):
-        p = root / "clips" / cid
+        p = inside_root(root / "clips", cid, f"{lst}:{i}")
         if not p.is_dir():
             raise DataError(f"{lst}:{i}: clip '{cid}' has no folder {p}")
         out.append(p)
