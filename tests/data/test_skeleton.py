@@ -122,3 +122,58 @@ def test_real_msr_action3d_sample_loads():
     samples = load_msr_action3d(SHARED / "msraction3d-sample")
     assert [s.label for s in samples] == [0, 9, 19]
     assert all(s.keypoint.shape[1:] == (s.total_frames, 20, 3) for s in samples)
+
+
+class _CreatesAFile:
+    """Unpickling this calls ``open(path, "w")``: a file appearing means code from the pickle ran."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_pyskl_pickle_that_would_run_code_is_refused_before_it_runs(tmp_path):
+    planted = tmp_path / "planted.txt"
+    p = tmp_path / "evil.pkl"
+    p.write_bytes(pickle.dumps({"annotations": [], "x": _CreatesAFile(planted)}))
+    with pytest.raises(DataError, match=r"evil\.pkl' refers to '(builtins|io)\.open', which is not plain data.*refused"):
+        load_pyskl(p)
+    assert not planted.exists()
+
+
+def test_pyskl_nan_keypoints_are_refused(tmp_path):
+    kp = np.zeros((1, 5, 17, 2))
+    kp[0, 2, 3, 1] = np.nan
+    p = tmp_path / "a.pkl"
+    p.write_bytes(pickle.dumps({"annotations": [{"label": 0, "keypoint": kp}]}))
+    with pytest.raises(DataError, match=r"a\.pkl': annotation 0 keypoint holds NaN or inf"):
+        load_pyskl(p)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda j, lab: (j.replace("\n5 ", "\n5.5 ", 1), lab), r"joints_s01_e01\.txt:5: frame number 5\.5 is not a whole"),
+    (lambda j, lab: ("\n".join(ln if i != 2 else ln.replace(ln.split()[4], "nan") for i, ln in
+                               enumerate(j.splitlines())), lab), r"joints_s01_e01\.txt:3: expected finite numbers"),
+    (lambda j, lab: (j, lab.replace("sitDown: 41 80", "sitDown: 41 80\nwalk: 81 90", 1)),
+     r"actionLabel\.txt:4: action 'walk' appears twice for s01_e01"),
+    (lambda j, lab: (j, lab.replace("sitDown: 41 80", "sitDown: 80 41", 1)),
+     r"actionLabel\.txt:3: 'sitDown' starts at frame 80 after it ends at 41"),
+    (lambda j, lab: (j, lab + "s01_e01\nwalk: 1 5\n"), r"actionLabel\.txt:\d+: sequence 's01_e01' appears twice"),
+])
+def test_utkinect_bad_values_are_named_by_file_and_line(tmp_path, write_utkinect, edit, message):
+    write_utkinect(tmp_path)
+    joints, labels = tmp_path / "joints_s01_e01.txt", tmp_path / "actionLabel.txt"
+    j, lab = edit(joints.read_text(), labels.read_text())
+    joints.write_text(j)
+    labels.write_text(lab)
+    with pytest.raises(DataError, match=message):
+        load_utkinect(tmp_path)
+
+
+def test_utkinect_label_file_cannot_leave_the_root(tmp_path, write_utkinect):
+    write_utkinect(tmp_path)
+    for name in ("../actionLabel.txt", "/etc/passwd"):
+        with pytest.raises(DataError, match="must be a plain name inside"):
+            load_utkinect(tmp_path, name)
