@@ -25,11 +25,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from smartclass.enhance.differentiable import multiscale_weighted_guided_retinex_t
+from smartclass.enhance.differentiable import crop_enhancement
 from smartclass.errors import InputError
 from smartclass.layouts import UPPER_BODY_17
 from smartclass.models.fusion.dcanet import DCANet
 from smartclass.models.gcn.mstgcn import MSTGCN
+from smartclass.models.gcn.stgcn import STGCN
 from smartclass.models.keypoints import KeypointEncoder, KeypointHead, sample_keypoint_features, soft_argmax
 from smartclass.models.recognizer_config import RecognizerConfig
 from smartclass.models.registry import register_model
@@ -62,14 +63,19 @@ class TrimodalRecognizer(nn.Module):
         if "rgb" not in cfg.modalities or unknown:
             raise InputError(f"modalities must include 'rgb' and only rgb/depth/thermal, got {list(cfg.modalities)}")
         chans = {"rgb": 3, "depth": 1, "thermal": 1}
-        self.dcanet = DCANet({m: chans[m] for m in cfg.modalities}, width=cfg.width)
+        self.dcanet = DCANet({m: chans[m] for m in cfg.modalities}, width=cfg.width, deformable=cfg.deformable,
+                             fusion=cfg.fusion)
         self.keypoint_head = KeypointHead(cfg.width, UPPER_BODY_17.num_node,
                                           thermal_head_refinement=cfg.thermal_refinement and "thermal" in cfg.modalities,
                                           thermal_channels=cfg.width)
         self.encoder = KeypointEncoder(cfg.width, cfg.keypoint_channels)
         # GCN input per keypoint: eq. 6 encoding + position + velocity
-        self.gcn = MSTGCN(UPPER_BODY_17, cfg.keypoint_channels + 4, cfg.num_classes, cfg.gcn_channels,
-                          dropout=cfg.dropout)
+        if cfg.gcn == "stgcn":
+            self.gcn = STGCN(UPPER_BODY_17, cfg.keypoint_channels + 4, cfg.num_classes, cfg.gcn_channels,
+                             dropout=cfg.dropout)
+        else:
+            self.gcn = MSTGCN(UPPER_BODY_17, cfg.keypoint_channels + 4, cfg.num_classes, cfg.gcn_channels,
+                              dilations=cfg.gcn_dilations, dropout=cfg.dropout)
         self.context = None
         head_in = self.gcn.out_channels
         if cfg.context_stream:
@@ -83,19 +89,21 @@ class TrimodalRecognizer(nn.Module):
         self.enh_lambda = nn.Parameter(torch.zeros(2))  # sigmoid → 0.5, 0.5 (the numpy path's defaults)
 
     def enhance(self, x: torch.Tensor) -> torch.Tensor:
-        """The learnable multi-scale weighted guided-filter Retinex (§3.2) of frames ``(N, 3, S, S)``."""
-        lam = torch.sigmoid(self.enh_lambda)
-        return multiscale_weighted_guided_retinex_t(x, large_radius=max(1, min(x.shape[-2:]) // 8),
-                                                    lambda1=lam[0], lambda2=lam[1])
+        """The learnable multi-scale weighted guided-filter Retinex (§3.2) of frames ``(N, 3, S, S)``, gated by
+        measured illumination with ``cfg.enhance_gate`` (:func:`~smartclass.enhance.differentiable.crop_enhancement`);
+        ``cfg.enhance_multiscale=False`` fixes λ1 = λ2 = 0."""
+        lam = torch.sigmoid(self.enh_lambda) if self.cfg.enhance_multiscale else self.enh_lambda.new_zeros(2)
+        return crop_enhancement(x, lam[0], lam[1], gate=self.cfg.enhance_gate)
 
-    def _frames(self, x: torch.Tensor, depth: torch.Tensor | None, thermal: torch.Tensor | None):
+    def _frames(self, x: torch.Tensor, depth: torch.Tensor | None, thermal: torch.Tensor | None,
+                present: torch.Tensor | None = None):
         """Per-frame stages on ``(N, 3, S, S)`` / ``(N, 1, S, S)`` frames: enhancement, DCA-Net, heatmaps."""
         enhanced = self.enhance(x) if self.cfg.enhance else None
         rgb_in = enhanced if enhanced is not None else x
         mods = self.cfg.modalities
         d_in = depth / DEPTH_SCALE if depth is not None and "depth" in mods else None
         t_in = (thermal - THERMAL_CENTRE) / THERMAL_SCALE if thermal is not None and "thermal" in mods else None
-        fusion = self.dcanet(rgb_in, d_in, t_in)
+        fusion = self.dcanet(rgb_in, d_in, t_in, present=present)
         heat = self.keypoint_head(fusion.fused, fusion.thermal)
         return enhanced, fusion, heat, (rgb_in, d_in, t_in)
 
@@ -106,7 +114,9 @@ class TrimodalRecognizer(nn.Module):
         return self._frames(rgb, depth, thermal)[2]
 
     def forward(self, rgb: torch.Tensor, depth: torch.Tensor | None = None, thermal: torch.Tensor | None = None,
-                keypoints: torch.Tensor | None = None) -> RecognizerOutput:
+                keypoints: torch.Tensor | None = None, present: torch.Tensor | None = None) -> RecognizerOutput:
+        """``present``: optional ``(B, 2)`` boolean mask (depth, thermal) per clip, False where a sample lacks
+        that modality (modality dropout, :func:`~smartclass.models.fusion.dcanet.modality_dropout_mask`)."""
         if rgb.dim() != 5 or rgb.shape[2] != 3:
             raise InputError(f"rgb must be (B, T, 3, S, S), got {tuple(rgb.shape)}")
         b, t, _, h, w = rgb.shape
@@ -115,7 +125,10 @@ class TrimodalRecognizer(nn.Module):
                 raise InputError(f"{name} must be (B, T, 1, S, S) = ({b}, {t}, 1, {h}, {w}), got {tuple(x.shape)}")
         d = depth.flatten(0, 1) if depth is not None else None
         th = thermal.flatten(0, 1) if thermal is not None else None
-        enhanced, fusion, heat, sources = self._frames(rgb.flatten(0, 1), d, th)
+        if present is not None and present.shape != (b, 2):
+            raise InputError(f"present must be (B, 2) = ({b}, 2) (depth, thermal), got {tuple(present.shape)}")
+        per_frame = present.repeat_interleave(t, 0) if present is not None else None
+        enhanced, fusion, heat, sources = self._frames(rgb.flatten(0, 1), d, th, per_frame)
         pred, conf = soft_argmax(heat)
         if keypoints is not None:
             if keypoints.shape[:3] != (b, t, UPPER_BODY_17.num_node):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smartclass.bounds import ranged
+from smartclass.bounds import one_of, ranged
 
 
 @dataclass
@@ -21,3 +21,10 @@ class RecognizerConfig:
     thermal_refinement: bool = True
     context_stream: bool = True  # our extension: a temporal conv over each frame's pooled fused features
     dropout: float = ranged(0.1, ge=0, lt=1)
+    # paper 002's ablation and baseline switches (Tables 3, 4, 6); the defaults are the method as shipped
+    enhance_gate: bool = False  # enhancement gated by measured illumination (enhance.differentiable.crop_enhancement)
+    enhance_multiscale: bool = True  # False: λ1 = λ2 = 0, the large-scale illumination only (Table 6)
+    fusion: str = one_of("dca", ("dca", "concat", "attention"))  # Table 3's simple concatenation / conventional attention
+    deformable: bool = True  # False: DCA-Net aligns with a plain 3×3 conv (Table 6)
+    gcn: str = one_of("mstgcn", ("mstgcn", "stgcn"))  # "stgcn": Table 3's ST-GCN, Table 4's standard GCN
+    gcn_dilations: tuple[int, ...] = ranged((1, 2, 4), ge=1)  # (1,): no multi-dilation temporal conv (Table 6)

@@ -31,6 +31,8 @@ class TrainConfig:
     flip: bool = False  # mirror half of the training samples left↔right (images, keypoints, left/right joints)
     keypoint_warmup_steps: int = ranged(0, ge=0)  # steps of keypoint-only training (random frames) before the end-to-end epochs
     enhancement_mu: float = ranged(0.5, ge=0, le=1)
+    adaptive_task_weights: bool = True  # False: fixed equal task weights (Table 6, "without adaptive loss weights")
+    modality_dropout: float = ranged(0.0, ge=0, le=1)  # per training clip, depth and thermal each dropped with this probability
     time_budget_min: float = ranged(0.0, ge=0)  # stop after this many minutes of training (0 = no limit)
     workers: int = ranged(2, ge=1)  # rendering processes
     cache_dir: str = ".cache/smartclass"  # rendered training data, keyed by its settings

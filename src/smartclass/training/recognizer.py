@@ -29,6 +29,7 @@ from smartclass.losses.enhancement import EnhancementLoss
 from smartclass.losses.focal import FocalLoss, class_weights_from_counts
 from smartclass.losses.fusion import FusionLoss
 from smartclass.losses.task_weights import MultiTaskLoss
+from smartclass.models.fusion.dcanet import modality_dropout_mask
 from smartclass.models.keypoints import heatmap_targets
 from smartclass.models.recognizer import MODEL_NAME, TrimodalRecognizer
 from smartclass.models.registry import rebuild
@@ -125,7 +126,8 @@ class RecognizerLoss(torch.nn.Module):
         self.enhancement = EnhancementLoss(tc.enhancement_mu)
         self.fusion = FusionLoss()
         # buffers saved in checkpoints, so resume is exact
-        self.tasks = MultiTaskLoss(len(self.TASKS), tc.task_temperature, relative=True, momentum=momentum, primary=0)
+        self.tasks = MultiTaskLoss(len(self.TASKS), tc.task_temperature, relative=True, momentum=momentum, primary=0,
+                                   adaptive=tc.adaptive_task_weights)
 
     def forward(self, out, batch: dict) -> tuple[torch.Tensor, dict[str, float], torch.Tensor]:
         b, t = batch["rgb"].shape[:2]
@@ -316,7 +318,9 @@ class RecognizerTask(Task):
     def loss(self, model: TrimodalRecognizer, batch: dict):
         gt = torch.rand(()) < self.tc.teacher_forcing
         b = _batch_on(batch, next(model.parameters()).device)
-        o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None)
+        present = (modality_dropout_mask(len(b["label"]), self.tc.modality_dropout, device=b["label"].device)
+                   if self.tc.modality_dropout > 0 else None)
+        o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None, present=present)
         total, parts, _ = self.criterion(o, b)
         return total, parts
 

@@ -5,9 +5,9 @@ Blocks, each in its own module: :class:`DeformableAlign` (eq. 3), :class:`Parall
 """
 
 from smartclass.models.fusion.cross_attention import CrossModalAttention, ParallelCrossAttention
-from smartclass.models.fusion.dcanet import DCANet, DCANetOutput
+from smartclass.models.fusion.dcanet import DCANet, DCANetOutput, modality_dropout_mask
 from smartclass.models.fusion.deformable import DeformableAlign, DeformableConv2d
 from smartclass.models.fusion.gated import GatedFusion
 
 __all__ = ["CrossModalAttention", "ParallelCrossAttention", "DCANet", "DCANetOutput", "DeformableAlign",
-           "DeformableConv2d", "GatedFusion"]
+           "DeformableConv2d", "GatedFusion", "modality_dropout_mask"]

@@ -37,6 +37,16 @@ SOURCE_MODALITIES = ("depth", "thermal")
 FUSIONS = ("dca", "concat", "attention")
 
 
+def modality_dropout_mask(n: int, p: float, generator: torch.Generator | None = None,
+                          device: torch.device | str | None = None) -> torch.Tensor:
+    """Per-sample modality dropout: an ``(n, 2)`` boolean mask (depth, thermal) with each entry False (the
+    modality dropped for that sample) with probability ``p``, independently, so one batch mixes RGB-only,
+    RGB+depth, RGB+thermal and trimodal samples. Pass it as ``present`` to :class:`DCANet`."""
+    if not 0 <= p <= 1:
+        raise InputError(f"modality dropout probability must be in [0, 1], got {p}")
+    return torch.rand(n, 2, generator=generator, device=device) >= p
+
+
 class SqueezeExcitation(nn.Module):
     """Conventional channel attention (Hu et al. 2018): ``x · sigmoid(W2 ReLU(W1 avgpool(x)))``, ``(N, C, H, W)``."""
 

@@ -56,10 +56,12 @@ class STGCN(nn.Module):
             blocks.append(STGCNBlock(cin, c, A, stride=2 if (i > 0 and c != cin) else 1, dropout=dropout))
             cin = c
         self.blocks = nn.ModuleList(blocks)
+        self.out_channels = cin
         self.fc = nn.Linear(cin, num_classes)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        m = 1
+    def features(self, x: torch.Tensor, pos: torch.Tensor | None = None) -> torch.Tensor:
+        """``(N·M, C_out, T', V)`` features before pooling; ``pos`` is accepted and ignored (the fixed graph
+        needs no positions), so ST-GCN drops in where :meth:`MSTGCN.features` is called."""
         if x.dim() == 5:
             n, m, c, t, v = x.shape
             x = x.reshape(n * m, c, t, v)
@@ -67,5 +69,9 @@ class STGCN(nn.Module):
         x = self.data_bn(x.permute(0, 3, 1, 2).reshape(nm, v * c, t)).view(nm, v, c, t).permute(0, 2, 3, 1)
         for b in self.blocks:
             x = b(x)
-        x = x.mean((2, 3)).view(nm // m, m, -1).mean(1)
-        return self.fc(x)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        m = x.shape[1] if x.dim() == 5 else 1
+        f = self.features(x).mean((2, 3))
+        return self.fc(f.view(-1, m, f.shape[1]).mean(1))
