@@ -12,6 +12,16 @@ error and speed.
   ``Qabf(reference, reference, output)`` (full-reference edge transfer; the first one also counts the
   input's noise edges, so it rewards keeping noise). Gamma: γ = 0.5 fixed, and γ = log 0.5 / log mean(I)
   (the output mean at mid-grey, the exposure target ours uses too; never > 1); no method sees the reference.
+* ``quality`` — issue 19's measurement, in one run: low-light AND normal TEST frames (whole 640×360 frames and
+  the recogniser's 64×64 per-student crops of the same clips) against their clean references: input PSNR,
+  output PSNR, SSIM, and the paper's unit NMI (0..1) and EPI, for the classic baselines, the multi-scale WGF
+  Retinex with and without the multi-scale weights (λ1 = λ2 = 0.5 / 0 / 1), ungated and gated by measured
+  illumination (:func:`~smartclass.enhance.differentiable.illumination_gate`; frames: ``FRAME_GATE``, the
+  classic pipeline's default; crops: ``CROP_GATE`` on the model's differentiable path), with the λ the shipped
+  checkpoint learnt, and with λ1, λ2, γ fitted by the enhancement loss (eqs. 11–13) on TRAIN-split low-light
+  crops (does the loss change anything?). The gate thresholds are checked against the mean-luma ranges of the
+  TRAIN split. Goals: on normal frames the gated output's PSNR is not below the input's by more than 0.5 dB;
+  on low light the gated output beats the best classic baseline by ≥ 1 dB.
 * ``depth`` — hole filling on TEST-split depth (all four conditions, default 8 clips × 2 frames): MAE and
   RMSE in mm on the hole pixels only against the hole-free reference, for nearest-valid filling, Telea and
   Navier–Stokes inpainting and ``enhance_depth`` (ours, and ours without the bilateral stage); also split into
@@ -31,7 +41,7 @@ error and speed.
   ≥ 72.5 FPS at 640×360 on 2 cores (paper 002's GPU figure). Run it alone on a quiet machine:
   ``--only speed`` (other parts of ``benchmarks/results/enhance.json`` are kept).
 
-    python benchmarks/enhance.py [--only speed,rgb,depth,align] [--clips 12] [--frames 2]
+    python benchmarks/enhance.py [--only speed,rgb,quality,depth,align] [--clips 12] [--frames 2]
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 
 from smartclass.bench import RESULTS_DIR, print_table, write_results
 from smartclass.enhance import align as al
@@ -55,12 +66,12 @@ from smartclass.enhance import retinex as rx
 from smartclass.enhance.pipeline import Cameras, EnhanceConfig, TrimodalEnhancer
 from smartclass.enhance.thermal import enhance_thermal
 from smartclass.metrics.fusion import epi, qabf
-from smartclass.metrics.image import psnr, ssim
+from smartclass.metrics.image import normalised_mutual_information, psnr, ssim
 from smartclass.metrics.speed import measure
 from smartclass.synth.config import SynthConfig
 from smartclass.synth.generator import render_clip
 
-PARTS = ("speed", "rgb", "depth", "align")  # speed first: timed in a fresh process, before the big allocations
+PARTS = ("speed", "rgb", "quality", "depth", "align")  # speed first: timed in a fresh process, before the big allocations
 PAPER_FPS = 72.5
 SENSOR_RANGE_MM = 4500  # SmartClass-Synth's depth sensor range (sensors.kinect_depth)
 MATTERPORT = Path("/work/shared/data/depth/matterport-sample")
@@ -150,6 +161,242 @@ def bench_rgb(args: argparse.Namespace) -> dict:
                             "qabf_ref_input": "Qabf(A = clean reference, B = low-light input, F = output)",
                             "qabf_ref": "Qabf(A = B = clean reference, F = output)",
                             "gamma": "0.5 fixed; and γ = log 0.5 / log mean(input), clipped to [0.05, 1]"}}
+
+
+# ------------------------------------------------------------------------------------------- quality
+QUALITY_CONDITIONS = ("low_light", "normal")
+CROP = 64  # the recogniser's crop (TrainConfig.crop)
+
+
+def _student_crops(clip, crop: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(input, clean) uint8 ``(crop, crop, 3)`` per student and frame, cut as the recogniser's data set cuts."""
+    try:
+        from smartclass.synth.dataset import student_sample
+    except ImportError:  # before the data set's move into synth/
+        from smartclass.crops import student_sample
+    out = []
+    for track in clip.students:
+        s = student_sample(clip, track, crop=crop)
+        q = lambda x: (x.permute(0, 2, 3, 1) * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+        out += list(zip(q(s["rgb"]), q(s["rgb_clean"])))
+    return out
+
+
+def _quality_data(split: str, clips: int, frames: int) -> dict:
+    data = {}
+    for cond in QUALITY_CONDITIONS:
+        cfg = SynthConfig(split=split, conditions=(cond,), frames=frames, students=6, width=640, height=360)
+        fr, cr = [], []
+        for i in range(clips):
+            clip = render_clip(cfg, i)
+            fr += [(clip.rgb[t], clip.rgb_clean[t]) for t in range(clip.rgb.shape[0])]
+            cr += _student_crops(clip, CROP)
+        data[cond] = {"frames": fr, "crops": cr}
+    return data
+
+
+def _to_t(imgs: list[np.ndarray]) -> torch.Tensor:
+    return torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).float() / 255
+
+
+def _to_u8(x: torch.Tensor) -> list[np.ndarray]:
+    return list((x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+
+
+def model_enhancement(lambda1, lambda2, gamma=rx.DEFAULT_GAMMA, gate: bool = False):
+    """The recogniser's differentiable path on crops ``(N, 3, S, S)``:
+    :func:`~smartclass.enhance.differentiable.crop_enhancement` (``gate``: the calibrated, gated path)."""
+    from smartclass.enhance.differentiable import crop_enhancement
+
+    return lambda x: crop_enhancement(x, lambda1, lambda2, gamma, gate=gate)
+
+
+def _batched(fn, imgs: list[np.ndarray], batch: int = 64) -> list[np.ndarray]:
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(imgs), batch):
+            out += _to_u8(fn(_to_t(imgs[i:i + batch])))
+    return out
+
+
+def _fit_enhancement(train_crops: list[tuple[np.ndarray, np.ndarray]], steps: int) -> dict:
+    """λ1, λ2 (sigmoid of logits) and γ (log-parameterised) of the gated crop enhancement fitted with Adam
+    (lr 0.02, full batch) to minimise the enhancement loss (eqs. 11–13, μ = 0.5) on train low-light crops."""
+    from smartclass.losses.enhancement import EnhancementLoss
+
+    loss_fn = EnhancementLoss(0.5)
+    x, ref = _to_t([a for a, _ in train_crops]), _to_t([b for _, b in train_crops])
+    logits = torch.zeros(2, requires_grad=True)
+    log_gamma = torch.tensor(float(np.log(rx.DEFAULT_GAMMA)), requires_grad=True)
+    opt = torch.optim.Adam([logits, log_gamma], lr=0.02)
+    history, best = [], None
+    for step in range(steps + 1):
+        lam = torch.sigmoid(logits)
+        loss = loss_fn(model_enhancement(lam[0], lam[1], torch.exp(log_gamma), gate=True)(x), ref)
+        history.append(float(loss))
+        if best is None or history[-1] < best[0]:  # keep the best parameters seen (the exposure has no gradient)
+            best = (history[-1], float(lam[0]), float(lam[1]), float(torch.exp(log_gamma)))
+        if step == steps:
+            break
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return {"lambda1": best[1], "lambda2": best[2], "gamma": best[3], "loss_first": history[0], "loss_best": best[0],
+            "loss_last": history[-1], "steps": steps, "lr": 0.02, "train_crops": len(train_crops),
+            "note": "Adam on λ1, λ2 (sigmoid logits) and γ (log); the best parameters seen are kept. The exposure k "
+                    "and the noise level are set per image without gradient, so the loss cannot see that k "
+                    "re-normalises the brightness a change of γ makes"}
+
+
+def _checkpoint_lambda(path: str) -> tuple[float, float] | None:
+    p = Path(path)
+    if not p.is_file():
+        return None
+    try:
+        ck = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - an older checkpoint that needs the full unpickler
+        ck = torch.load(p, map_location="cpu", weights_only=False)
+    lam = torch.sigmoid(ck["state_dict"]["enh_lambda"])
+    return float(lam[0]), float(lam[1])
+
+
+def _score(pairs, outs, full: bool) -> dict:
+    s = {"psnr": [psnr(r, o) for (_, r), o in zip(pairs, outs)]}
+    if full:
+        s["ssim"] = [ssim(r, o) for (_, r), o in zip(pairs, outs)]
+        s["nmi"] = [normalised_mutual_information(r, o) for (_, r), o in zip(pairs, outs)]
+        s["epi"] = [epi(r, o) for (_, r), o in zip(pairs, outs)]
+    return s
+
+
+def _luma_ranges(data: dict) -> dict:
+    from smartclass.enhance.differentiable import LUMA
+
+    y = lambda img: float(((img.astype(np.float64) / 255) @ np.asarray(LUMA)).mean())
+    out = {}
+    for cond, d in data.items():
+        for kind in ("frames", "crops"):
+            v = np.array([y(a) for a, _ in d[kind]])
+            out[f"{cond}/{kind}"] = {"min": float(v.min()), "p5": float(np.percentile(v, 5)),
+                                     "p95": float(np.percentile(v, 95)), "max": float(v.max()), "n": int(v.size)}
+    return out
+
+
+def bench_quality(args: argparse.Namespace) -> dict:
+    from smartclass.enhance.differentiable import CROP_GATE, FRAME_GATE, illumination_gate
+    from smartclass.enhance.pipeline import RetinexConfig
+
+    torch.manual_seed(0)
+    test = _quality_data("test", args.quality_clips, args.frames)
+    train = _quality_data("train", max(2, args.quality_clips // 2), 1)
+    ranges = {"train": _luma_ranges(train), "test": _luma_ranges(test)}
+    fitted = _fit_enhancement(train["low_light"]["crops"], args.fit_steps)
+    print(f"  fitted by the enhancement loss: λ1 {fitted['lambda1']:.3f}, λ2 {fitted['lambda2']:.3f}, "
+          f"γ {fitted['gamma']:.3f}; loss {fitted['loss_first']:.4f} → best {fitted['loss_best']:.4f} "
+          f"(last {fitted['loss_last']:.4f})", flush=True)
+    shipped = _checkpoint_lambda(args.checkpoint)
+
+    def gated(lam1, lam2):
+        cfg = EnhanceConfig(retinex=RetinexConfig(lambda1=lam1, lambda2=lam2))
+        return lambda x: TrimodalEnhancer(cfg)(x).rgb
+
+    classic = {k: fn for k, (fn, kind) in RGB_METHODS.items() if kind in ("input", "classic", "single-scale")}
+    frame_methods = {**{k: (fn, "input" if k.startswith("input") else "classic") for k, fn in classic.items()},
+                     "ours, ungated, λ = 0.5": (rx.multiscale_weighted_guided_retinex, "ours-ungated"),
+                     "ours, ungated, λ = 0 (no multi-scale weights)":
+                         (lambda x: rx.multiscale_weighted_guided_retinex(x, lambda1=0, lambda2=0), "ablation"),
+                     "ours, ungated, λ = 1":
+                         (lambda x: rx.multiscale_weighted_guided_retinex(x, lambda1=1, lambda2=1), "ablation"),
+                     "ours, gated (pipeline default), λ = 0.5": (gated(0.5, 0.5), "ours"),
+                     "ours, gated, λ = 0 (no multi-scale weights)": (gated(0.0, 0.0), "ablation")}
+    crop_methods = {**{k: (lambda imgs, f=fn: [f(a) for a in imgs], "input" if k.startswith("input") else "classic")
+                       for k, fn in classic.items()},
+                    "model path, ungated (as shipped: target 0.5), λ = 0.5": (model_enhancement(0.5, 0.5), "ours-ungated"),
+                    "model path, ungated, λ = 0 (no multi-scale weights)": (model_enhancement(0.0, 0.0), "ablation"),
+                    "model path, ungated, λ = 1": (model_enhancement(1.0, 1.0), "ablation"),
+                    "model path, gated + target 0.4, λ = 0.5": (model_enhancement(0.5, 0.5, gate=True), "ours"),
+                    "model path, gated + target 0.4, λ = 0 (no multi-scale weights)":
+                        (model_enhancement(0.0, 0.0, gate=True), "ablation"),
+                    "model path, gated + target 0.4, λ, γ fitted by the enhancement loss":
+                        (model_enhancement(fitted["lambda1"], fitted["lambda2"], fitted["gamma"], gate=True), "fitted")}
+    if shipped is not None:
+        crop_methods["model path, ungated, λ of the shipped checkpoint"] = (model_enhancement(*shipped), "shipped")
+        crop_methods["model path, gated + target 0.4, λ of the shipped checkpoint"] = (model_enhancement(*shipped, gate=True), "shipped")
+
+    tables = {}
+    for kind, methods in (("frames", frame_methods), ("crops", crop_methods)):
+        rows = []
+        for name, (fn, mkind) in methods.items():
+            row = {"method": name, "kind": mkind}
+            t0 = time.perf_counter()
+            for cond in QUALITY_CONDITIONS:
+                pairs = test[cond][kind]
+                ins = [a for a, _ in pairs]
+                if kind == "crops" and mkind not in ("input", "classic"):
+                    outs = _batched(fn, ins)
+                elif kind == "crops":
+                    outs = fn(ins)
+                else:
+                    outs = [fn(a) for a in ins]
+                sc = _score(pairs, outs, full=mkind != "ablation")
+                row[cond] = {k: _ms(v) for k, v in sc.items()}
+                row[cond]["psnr_per_item"] = sc["psnr"]
+            row["seconds"] = time.perf_counter() - t0
+            rows.append(row)
+            print(f"  {kind}: {name}: low light {row['low_light']['psnr']['mean']:.2f} dB, "
+                  f"normal {row['normal']['psnr']['mean']:.2f} dB", flush=True)
+        inp = next(r for r in rows if r["kind"] == "input")
+        best = max((r for r in rows if r["kind"] == "classic" and "single-scale" not in r["method"]),
+                   key=lambda r: r["low_light"]["psnr"]["mean"])
+        ours = next(r for r in rows if r["kind"] == "ours")
+        normal_drop = np.asarray(ours["normal"]["psnr_per_item"]) - np.asarray(inp["normal"]["psnr_per_item"])
+        finite = np.isfinite(normal_drop)
+        margin = ours["low_light"]["psnr"]["mean"] - best["low_light"]["psnr"]["mean"]
+        gate_th = FRAME_GATE if kind == "frames" else CROP_GATE
+        gates = {cond: [illumination_gate(a, *gate_th) for a, _ in test[cond][kind]] for cond in QUALITY_CONDITIONS}
+        ms = {}
+        for prefix in ("ours, ungated" if kind == "frames" else "model path, ungated",
+                       "ours, gated" if kind == "frames" else "model path, gated + target 0.4"):
+            with_w = next(r for r in rows if r["method"].startswith(prefix) and "λ = 0.5" in r["method"])
+            without = next(r for r in rows if r["method"].startswith(prefix) and "λ = 0 " in r["method"])
+            ms[prefix] = {c: with_w[c]["psnr"]["mean"] - without[c]["psnr"]["mean"] for c in QUALITY_CONDITIONS}
+        tables[kind] = {
+            "rows": rows, "items": {c: len(test[c][kind]) for c in QUALITY_CONDITIONS}, "best_classic": best["method"],
+            "gate_thresholds": list(gate_th),
+            "gate_values": {c: {"zero": int(sum(g == 0 for g in v)), "one": int(sum(g == 1 for g in v)),
+                                "between": int(sum(0 < g < 1 for g in v))} for c, v in gates.items()},
+            "normal_output_minus_input_db": {"mean_of_psnr": ours["normal"]["psnr"]["mean"] - inp["normal"]["psnr"]["mean"],
+                                             "worst_item": float(normal_drop[finite].min()) if finite.any() else None},
+            "low_light_ours_minus_best_classic_db": margin,
+            "multiscale_weights_gain_db": ms,
+            "goals": {"normal: output PSNR ≥ input PSNR − 0.5 dB (mean)":
+                          bool(ours["normal"]["psnr"]["mean"] >= inp["normal"]["psnr"]["mean"] - 0.5),
+                      "low light: ours ≥ best classic + 1 dB": bool(margin >= 1.0)},
+        }
+
+        def fmt(r, c, k, d):
+            v = r[c].get(k)
+            return f"{v['mean']:.{d}f}" if v and "mean" in v else "—"
+
+        print_table([{"method": r["method"], "low PSNR": fmt(r, "low_light", "psnr", 2),
+                      "low SSIM": fmt(r, "low_light", "ssim", 3), "low NMI": fmt(r, "low_light", "nmi", 3),
+                      "low EPI": fmt(r, "low_light", "epi", 3), "normal PSNR": fmt(r, "normal", "psnr", 2),
+                      "normal SSIM": fmt(r, "normal", "ssim", 3), "normal NMI": fmt(r, "normal", "nmi", 3),
+                      "normal EPI": fmt(r, "normal", "epi", 3)} for r in rows],
+                    title=f"{kind}: enhanced vs clean reference (SmartClass-Synth test, "
+                          f"{tables[kind]['items']['low_light']} low-light / {tables[kind]['items']['normal']} normal)")
+        t = tables[kind]
+        print(f"{kind}: normal, gated ours − input: {t['normal_output_minus_input_db']['mean_of_psnr']:+.2f} dB "
+              f"(worst item {t['normal_output_minus_input_db']['worst_item']}); low light, gated ours − best classic "
+              f"({best['method']}): {margin:+.2f} dB; multi-scale weights (λ 0.5 − λ 0): {ms}; gates: {t['gate_values']}")
+    return {"clips_per_condition": args.quality_clips, "frames_per_clip": args.frames, "crop": CROP,
+            "luma_ranges": ranges, "fitted_by_enhancement_loss": fitted, "shipped_checkpoint_lambda": shipped,
+            "tables": tables,
+            "conventions": {"nmi": "normalised_mutual_information(reference, output), 2·I/(H_R + H_O), 0..1",
+                            "epi": "EPI(reference, output), Sattar et al. 1997",
+                            "crops": f"{CROP}×{CROP} per-student crops as the recogniser's data set cuts them; "
+                                     "model-path outputs quantised to uint8 before scoring",
+                            "fit": "train split, low-light crops, middle frame of each clip"}}
 
 
 # ---------------------------------------------------------------------------------------------- depth
@@ -406,6 +653,9 @@ def main() -> None:
     ap.add_argument("--depth-clips", type=int, default=8, help="clips (all conditions) for the depth part")
     ap.add_argument("--align-clips", type=int, default=6, help="clips (no camera shake) for the alignment part")
     ap.add_argument("--frames", type=int, default=2, help="frames per clip")
+    ap.add_argument("--quality-clips", type=int, default=12, help="clips per condition (low light, normal) for 'quality'")
+    ap.add_argument("--fit-steps", type=int, default=60, help="Adam steps fitting λ1, λ2, γ by the enhancement loss")
+    ap.add_argument("--checkpoint", default="checkpoints/mmfg/mmfg.pt", help="recogniser whose learnt λ is scored")
     ap.add_argument("--runs", type=int, default=30, help="timed calls per speed case")
     ap.add_argument("--min-time", type=float, default=1.0, help="minimum seconds per speed case")
     ap.add_argument("--out", default=None, help="results folder (default benchmarks/results)")
@@ -422,7 +672,8 @@ def main() -> None:
             results = json.loads(path.read_text()).get("results", {})
         except (OSError, ValueError):
             results = {}
-    bench = {"rgb": bench_rgb, "depth": bench_depth, "align": bench_align, "speed": bench_speed}
+    bench = {"rgb": bench_rgb, "quality": bench_quality, "depth": bench_depth, "align": bench_align,
+             "speed": bench_speed}
     for part in parts:
         t0 = time.perf_counter()
         print(f"== {part}", flush=True)
