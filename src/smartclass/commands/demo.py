@@ -77,6 +77,8 @@ def register(app: typer.Typer) -> None:
         confusion.png (skipped with a note when the data is absent).
 
         The merged config is saved as config.yaml. Paper 000's detector is not part of the demo."""
+        if root.exists() and not root.is_dir():
+            raise InputError(f"--root '{root}' is a file; expected the UTKinect-Action3D folder")
         import time
 
         import numpy as np
@@ -112,8 +114,6 @@ def register(app: typer.Typer) -> None:
             console.print(f"no recogniser checkpoint at {checkpoint}; skipping recognition")
         save_config(load_config(None, [f"seed={seed}", f"synth.seed={seed}", f"synth.frames={frames}",
                                        "synth.conditions=[occlusion]"]), out / "config.yaml")
-        if root.exists() and not root.is_dir():
-            raise InputError(f"--root '{root}' is a file; expected the UTKinect-Action3D folder")
         if not root.is_dir():  # the real-skeleton part needs data that is not shipped with smartclass
             console.print(f"UTKinect-Action3D not found at '{root}': skipping the skeleton part "
                           "(pass --root pointing at joints_sXX_eYY.txt + actionLabel.txt)")

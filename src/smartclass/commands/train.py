@@ -57,6 +57,13 @@ def register(app: typer.Typer) -> None:
         if list(tc.lr_milestones) != sorted(set(tc.lr_milestones)):
             raise ConfigError(f"train.lr_milestones must be increasing epoch numbers ≥ 0, got {list(tc.lr_milestones)}")
         check_out_dir(out)
+        if resume:  # read (safely) before hours of data rendering, not after
+            from smartclass.checkpoint import read_checkpoint
+            from smartclass.errors import InputError
+
+            if not (out / "last.pt").is_file():
+                raise InputError(f"--resume: no checkpoint '{out / 'last.pt'}' to resume from")
+            read_checkpoint(out / "last.pt")
         guard_output(out, to_dict(cfg), overwrite, ignore=RESUMABLE if resume else ())
         with run_lock(out), interrupt_hint(f"kept: {out}/config.yaml and, once an epoch (or 200 warm-up steps) has "
                                            f"finished, {out}/last.pt; resume with: {command_line('--resume')}"):
