@@ -6,7 +6,7 @@ checkpoint. Per-student clips are the model's unit (paper 002 classifies a stude
 * ``model`` — the recogniser on ready crops, batch 1 (one student) and batch = all students of the clip:
   learnable Retinex → DCA-Net → keypoint head → eq. 6 encoding → MST-GCN (+ context stream).
 * ``end_to_end`` — from the raw recorded frames: per-student crops of every camera (what
-  :func:`smartclass.data.synth_dataset.student_sample` does) plus the model, per student-clip; and the same with
+  :func:`smartclass.crops.student_sample` does) plus the model, per student-clip; and the same with
   the §3.2 enhancement module of the whole frame in front (``TrimodalEnhancer``: RGB Retinex, depth filtering
   and filling, thermal CLAHE, alignment of depth and thermal to the RGB grid, 16 frames), the work an analysis
   of a recording does for its annotated video.
@@ -28,7 +28,7 @@ import torch
 
 from smartclass.bench import print_table, write_results
 from smartclass.errors import InputError
-from smartclass.data.synth_dataset import student_sample
+from smartclass.crops import student_sample
 from smartclass.enhance.pipeline import Cameras, TrimodalEnhancer
 from smartclass.metrics.speed import measure
 from smartclass.synth.config import SynthConfig

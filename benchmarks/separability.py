@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from smartclass.bench import print_table, write_results
-from smartclass.data.synth_dataset import SynthStudentClips
+from smartclass.synth.dataset import SynthStudentClips
 from smartclass.labels import FINE_CLASSES
 from smartclass.metrics.classification import confusion_matrix, macro_f1, top_k_accuracy
 from smartclass.synth.config import SynthConfig

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from smartclass.bench import print_table, write_results
-from smartclass.data.synth_dataset import SynthStudentClips
+from smartclass.synth.dataset import SynthStudentClips
 from smartclass.synth.config import SynthConfig
 from smartclass.synth.export import export_dataset
 

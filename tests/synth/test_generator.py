@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from smartclass.data.clip import CONDITIONS
+from smartclass.clip import CONDITIONS
 from smartclass.errors import ConfigError
 from smartclass.labels import BEHAVIOURS, FINE_CLASSES
 from smartclass.layouts import UPPER_BODY_17

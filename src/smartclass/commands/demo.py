@@ -29,8 +29,8 @@ def recognise_synthetic(checkpoint: Path, seed: int) -> dict:
     import torch
 
     from smartclass.config import config_from_dict
-    from smartclass.data.clip import CONDITIONS
-    from smartclass.data.synth_dataset import student_sample
+    from smartclass.clip import CONDITIONS
+    from smartclass.crops import student_sample
     from smartclass.labels import class_names
     from smartclass.synth.generator import render_clip
     from smartclass.training.recognizer import load_checkpoint

@@ -311,7 +311,7 @@ def load_detection(path: str | Path, fmt: str, subset: str = "all") -> Detection
 
 
 def clip_frames(clips: Iterable, frames: Sequence[int] | None = None, min_side: float = 2.0) -> DetectionDataset:
-    """Frames of SmartClass clips (:class:`~smartclass.data.clip.Clip`, rendered or read from the on-disk
+    """Frames of SmartClass clips (:class:`~smartclass.clip.Clip`, rendered or read from the on-disk
     layout) as detection samples with paper 000's 8 coarse classes: per frame, every student whose RGB box is
     at least ``min_side`` pixels on both sides, labelled with its coarse behaviour at that frame.
 
@@ -334,7 +334,7 @@ def clip_frames(clips: Iterable, frames: Sequence[int] | None = None, min_side: 
 def load_clipdir_frames(root: str | Path, split: str = "test", frame_stride: int = 1) -> DetectionDataset:
     """Every ``frame_stride``-th frame of the clips of ``split`` in an on-disk SmartClass data set
     (``docs/data-format.md``), or of one clip folder."""
-    from smartclass.data.clipdir import read_clip, split_clips
+    from smartclass.clipdir import read_clip, split_clips
 
     root = Path(root)
     folders = [root] if (root / "annotations.json").is_file() else split_clips(root, split)

@@ -1,6 +1,6 @@
 """The trimodal fine-grained recogniser of paper 002: enhancement → DCA-Net → keypoints → MST-GCN.
 
-Input: a batch of per-student clips (``smartclass.data.synth_dataset`` items, stacked)::
+Input: a batch of per-student clips (``smartclass.crops.student_sample`` items, stacked)::
 
     rgb      (B, T, 3, S, S) in 0..1     depth (B, T, 1, S, S) metres, 0 = hole     thermal (B, T, 1, S, S) °C
 

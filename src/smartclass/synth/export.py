@@ -20,7 +20,7 @@ def _render_and_write(args: tuple[SynthConfig, int, str]) -> tuple[int, int]:
     cfg, index, root = args
     import cv2
 
-    from smartclass.data.clipdir import clip_id, write_clip
+    from smartclass.clipdir import clip_id, write_clip
     from smartclass.synth.generator import render_clip
 
     cv2.setNumThreads(1)
@@ -31,15 +31,15 @@ def _render_and_write(args: tuple[SynthConfig, int, str]) -> tuple[int, int]:
 def export_dataset(cfg: SynthConfig, out: str | os.PathLike, workers: int = 1,
                    progress: Callable[[int, int], None] | None = None) -> dict:
     """Render ``cfg.clips`` clips of ``cfg.split`` into ``out``; returns counts and bytes written."""
-    from smartclass.data.clipdir import clip_id, remove_partial_clips, write_dataset_info, write_split_list
+    from smartclass.clipdir import clip_id, remove_partial_clips, write_dataset_info, write_split_list
     from smartclass.runs import worker_pool
-    from smartclass.synth.generator import _check
+    from smartclass.synth.generator import GENERATOR_VERSION, _check
 
     _check(cfg)
     out = Path(out)
     (out / "clips").mkdir(parents=True, exist_ok=True)
     remove_partial_clips(out)  # temporary folders of clips a killed run was writing
-    write_dataset_info(out, asdict(cfg) | {"conditions": list(cfg.conditions)})
+    write_dataset_info(out, asdict(cfg) | {"conditions": list(cfg.conditions)}, GENERATOR_VERSION)
     write_split_list(out, cfg.split)  # from the start: the complete clips, updated as each one lands
     todo = [i for i in range(cfg.clips) if not (out / "clips" / clip_id(cfg.split, i)).is_dir()]
     done, nbytes = cfg.clips - len(todo), 0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import zlib
 import numpy as np
 
-from smartclass.data.clip import CAMERAS, CONDITIONS, Clip, StudentTrack
+from smartclass.clip import CAMERAS, CONDITIONS, Clip, StudentTrack
 from smartclass.errors import ConfigError
 from smartclass.geometry import Camera
 from smartclass.labels import BEHAVIOURS, COARSE_CLASSES, COARSE_OF, FINE_CLASSES

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from smartclass.data.clip import Clip
+from smartclass.clip import Clip
 from smartclass.io import atomic_path
 from smartclass.labels import BEHAVIOURS, COARSE_CLASSES, COARSE_OF, FINE_OF
 from smartclass.layouts import UPPER_BODY_17

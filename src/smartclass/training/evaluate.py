@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from smartclass.data.clip import CONDITIONS
+from smartclass.clip import CONDITIONS
 from smartclass.errors import InputError
 from smartclass.labels import class_names
 
@@ -48,7 +48,7 @@ def load_eval_data(data: str, synth_cfg, tc, log=print) -> tuple[dict, str]:
         spec = parse_synth_spec(data)
         cfg = dataclasses.replace(synth_cfg, seed=spec["seed"])
         return synth_data(cfg, spec["split"], spec["samples"], tc, log), f"SmartClass-Synth {spec}"
-    from smartclass.data.synth_dataset import DiskStudentClips
+    from smartclass.data.students import DiskStudentClips
 
     root = Path(data)
     ds = DiskStudentClips(root, "test", crop=tc.crop, vocabulary=tc.vocabulary)

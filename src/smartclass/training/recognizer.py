@@ -76,7 +76,7 @@ def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[st
     import dataclasses
 
     from smartclass.config import to_dict
-    from smartclass.data.synth_dataset import SynthStudentClips
+    from smartclass.synth.dataset import SynthStudentClips
 
     cfg = dataclasses.replace(synth_cfg, split=split, fps=tc.fps)
     from smartclass.synth.generator import GENERATOR_VERSION

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from smartclass.data.clipdir import read_clip, split_clips, thermal_from_png, thermal_to_png, write_clip
+from smartclass.clipdir import read_clip, split_clips, thermal_from_png, thermal_to_png, write_clip
 from smartclass.errors import DataError
 from smartclass.synth.config import SynthConfig
 from smartclass.synth.export import export_dataset

@@ -32,7 +32,7 @@ from smartclass.runs import inside_root
 from smartclass.geometry import Camera
 from smartclass.labels import BEHAVIOURS, COARSE_CLASSES, FINE_CLASSES
 from smartclass.layouts import UPPER_BODY_17
-from smartclass.data.clip import CAMERAS, CONDITIONS, Clip, StudentTrack
+from smartclass.clip import CAMERAS, CONDITIONS, Clip, StudentTrack
 
 FORMAT = "smartclass-mm"
 VERSION = 1
@@ -117,10 +117,11 @@ def write_clip(clip: Clip, root: str | os.PathLike, cid: str | None = None) -> P
     return final
 
 
-def write_dataset_info(root: str | os.PathLike, config: dict | None = None) -> None:
-    from smartclass.synth.generator import GENERATOR_VERSION
-
-    info = {"format": FORMAT, "version": VERSION, "generator_version": GENERATOR_VERSION, "behaviours": list(BEHAVIOURS), "fine_classes": list(FINE_CLASSES),
+def write_dataset_info(root: str | os.PathLike, config: dict | None = None,
+                       generator_version: int | None = None) -> None:
+    """``dataset.json``: the format, the label vocabularies, and the generator (version and config) that made
+    the data set (``None`` for recorded data)."""
+    info = {"format": FORMAT, "version": VERSION, "generator_version": generator_version, "behaviours": list(BEHAVIOURS), "fine_classes": list(FINE_CLASSES),
             "coarse_classes": list(COARSE_CLASSES), "conditions": list(CONDITIONS), "cameras": list(CAMERAS),
             "layout": UPPER_BODY_17.name, "keypoint_names": list(UPPER_BODY_17.joints), "generator": config}
     p = Path(root) / "dataset.json"
@@ -128,15 +129,6 @@ def write_dataset_info(root: str | os.PathLike, config: dict | None = None) -> N
     tmp = p.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(info, indent=2))
     os.replace(tmp, p)
-
-
-def remove_partial_clips(root: str | os.PathLike) -> list[Path]:
-    """Remove the temporary folders (``clips/.<id>.tmp-<pid>``) of clips whose writer was killed; call it while
-    holding the output folder's lock (:func:`smartclass.runs.run_lock`), so no live writer owns them."""
-    gone = [p for p in (Path(root) / "clips").glob(".*.tmp-*") if p.is_dir()]
-    for p in gone:
-        shutil.rmtree(p, ignore_errors=True)
-    return gone
 
 
 def remove_partial_clips(root: str | os.PathLike) -> list[Path]:

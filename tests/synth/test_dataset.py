@@ -1,8 +1,9 @@
 import numpy as np
 import torch
 
-from smartclass.data.synth_dataset import DiskStudentClips, SynthStudentClips
+from smartclass.data.students import DiskStudentClips
 from smartclass.synth.config import SynthConfig
+from smartclass.synth.dataset import SynthStudentClips
 from smartclass.synth.export import export_dataset
 
 CFG = SynthConfig(students=3, width=160, height=96)
