@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from smartclass.errors import DataError
+from smartclass.io import image_file_problem, strict_json
 from smartclass.runs import inside_root
 from smartclass.geometry import Camera
 from smartclass.labels import BEHAVIOURS, COARSE_CLASSES, FINE_CLASSES
@@ -109,8 +110,9 @@ def write_clip(clip: Clip, root: str | os.PathLike, cid: str | None = None) -> P
             _write_image(tmp / m / f"{i:06d}{ext}", img)
     calib = {"fps": clip.fps, "cameras": {k: c.to_dict() for k, c in clip.cameras.items()},
              "shake": None if clip.shake is None else _r(clip.shake, 8)}
-    (tmp / "calibration.json").write_text(json.dumps(calib, indent=1))
-    (tmp / "annotations.json").write_text(json.dumps(annotations_dict(clip, cid), separators=(",", ":")))
+    (tmp / "calibration.json").write_text(json.dumps(strict_json(calib), indent=1, allow_nan=False))
+    (tmp / "annotations.json").write_text(json.dumps(strict_json(annotations_dict(clip, cid)), separators=(",", ":"),
+                                                     allow_nan=False))
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -155,10 +157,25 @@ def write_split_list(root: str | os.PathLike, split: str) -> Path:
 def _load_json(path: Path) -> Any:
     if not path.is_file():
         raise DataError(f"{path}: missing (every clip folder needs it; see docs/data-format.md)")
+    def refuse(constant: str) -> None:
+        raise DataError(f"{path}: holds {constant}, which is not JSON; write null for a missing number")
+
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+        data = json.loads(path.read_text(), parse_constant=refuse)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object at the top level, got {type(data).__name__}")
+    return data
+
+
+def read_student_count(folder: str | os.PathLike) -> int:
+    """How many student tracks ``folder/annotations.json`` lists (checked to be strict JSON with a list)."""
+    path = Path(folder) / "annotations.json"
+    students = _load_json(path).get("students", [])
+    if not isinstance(students, list):
+        raise DataError(f"{path}: 'students' must be a list of student tracks")
+    return len(students)
 
 
 def _field(d: dict, key: str, path: Path, where: str = "") -> Any:
@@ -167,15 +184,24 @@ def _field(d: dict, key: str, path: Path, where: str = "") -> Any:
     return d[key]
 
 
-def _read_frames(folder: Path, n: int, ext: str, flags: int) -> np.ndarray:
+def _read_frames(folder: Path, n: int, ext: str, flags: int, dtype: type = np.uint8) -> np.ndarray:
+    """``n`` frames of one modality, each checked: present, complete (not truncated), of bit depth ``dtype``."""
     frames = []
     for i in range(n):
         f = folder / f"{i:06d}{ext}"
         if not f.is_file():
             raise DataError(f"{f}: missing frame {i} of {n} (annotations.json says num_frames = {n})")
+        problem = image_file_problem(f)
+        if problem:
+            raise DataError(f"{f}: {problem}")
         img = cv2.imread(str(f), flags)
         if img is None:
             raise DataError(f"{f}: not a readable image (corrupt or truncated)")
+        if img.dtype != dtype:
+            raise DataError(f"{f}: {img.dtype} pixels; expected {np.dtype(dtype).name} "
+                            f"({'8-bit colour' if dtype == np.uint8 else '16-bit single-channel'} PNG)")
+        if dtype == np.uint8:  # grey or RGBA recordings: as 3-channel BGR, like IMREAD_COLOR
+            img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR) if img.ndim == 2 else img[..., :3]
         frames.append(img)
     shapes = {im.shape for im in frames}
     if len(shapes) > 1:
@@ -190,8 +216,14 @@ def read_clip(folder: str | os.PathLike, modalities: tuple[str, ...] = tuple(MOD
         raise DataError(f"{folder}: clip folder not found")
     ann_path, cal_path = folder / "annotations.json", folder / "calibration.json"
     ann, cal = _load_json(ann_path), _load_json(cal_path)
-    n = int(_field(ann, "num_frames", ann_path))
-    fps = float(_field(ann, "fps", ann_path))
+    n, fps = _field(ann, "num_frames", ann_path), _field(ann, "fps", ann_path)
+    if isinstance(n, bool) or not isinstance(n, (int, float)) or n != int(n) or n < 1:
+        raise DataError(f"{ann_path}: num_frames = {n!r}; expected a whole number ≥ 1")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < float("inf"):
+        raise DataError(f"{ann_path}: fps = {fps!r}; expected a finite number > 0")
+    n, fps = int(n), float(fps)
+    if not isinstance(_field(ann, "students", ann_path), list):
+        raise DataError(f"{ann_path}: 'students' must be a list of student tracks")
     condition = _field(ann, "condition", ann_path)
     if condition not in CONDITIONS:
         raise DataError(f"{ann_path}: unknown condition '{condition}'; expected one of {list(CONDITIONS)}")
@@ -218,10 +250,10 @@ def read_clip(folder: str | os.PathLike, modalities: tuple[str, ...] = tuple(MOD
             continue
         if m.startswith("rgb"):
             ext = ".jpg" if not (sub / f"{0:06d}.png").exists() and (sub / f"{0:06d}.jpg").exists() else ".png"
-            im = _read_frames(sub, n, ext, cv2.IMREAD_COLOR)[..., ::-1]
+            im = _read_frames(sub, n, ext, cv2.IMREAD_UNCHANGED)[..., ::-1]
             images[m] = np.ascontiguousarray(im)
         else:
-            im = _read_frames(sub, n, MODALITIES[m], cv2.IMREAD_UNCHANGED)
+            im = _read_frames(sub, n, MODALITIES[m], cv2.IMREAD_UNCHANGED, np.uint16)
             if im.dtype != np.uint16 or im.ndim != 3:
                 raise DataError(f"{sub}: expected single-channel 16-bit PNG frames, got dtype {im.dtype} with shape {im.shape[1:]}")
             images[m] = thermal_from_png(im) if m == "thermal" else im
@@ -233,39 +265,58 @@ def read_clip(folder: str | os.PathLike, modalities: tuple[str, ...] = tuple(MOD
     students = []
     for si, s in enumerate(_field(ann, "students", ann_path)):
         where = f"students[{si}]: "
-        frames = _field(s, "frames", ann_path, where)
-        if len(frames) != n:
-            raise DataError(f"{ann_path}: {where}has {len(frames)} frame entries, expected num_frames = {n}")
-        beh = np.zeros(n, int)
-        kps = {c: np.zeros((n, 17, 3)) for c in cams}
-        boxes = {c: np.zeros((n, 4)) for c in cams}
-        k3 = np.zeros((n, 17, 3))
-        for i, fr in enumerate(frames):
-            w = f"{where}frames[{i}]: "
-            b = _field(fr, "behaviour", ann_path, w)
-            if b not in BEHAVIOURS:
-                raise DataError(f"{ann_path}: {w}unknown behaviour label '{b}'; expected one of {list(BEHAVIOURS)}")
-            beh[i] = BEHAVIOURS.index(b)
-            for c, kp in _field(fr, "keypoints", ann_path, w).items():
-                a = np.asarray(kp, float)
-                if a.shape != (17, 3):
-                    raise DataError(f"{ann_path}: {w}keypoints['{c}'] has shape {a.shape}, expected (17, 3) "
-                                    f"(u, v, visibility for the {UPPER_BODY_17.name} layout)")
-                if c in kps:
-                    kps[c][i] = a
-            for c, bx in _field(fr, "boxes", ann_path, w).items():
-                a = np.asarray(bx, float)
-                if a.shape != (4,):
-                    raise DataError(f"{ann_path}: {w}boxes['{c}'] has {a.size} numbers, expected 4 (x1, y1, x2, y2)")
-                if c in boxes:
-                    boxes[c][i] = a
-            if "keypoints_3d" in fr:
-                a = np.asarray(fr["keypoints_3d"], float)
-                if a.shape != (17, 3):
-                    raise DataError(f"{ann_path}: {w}keypoints_3d has shape {a.shape}, expected (17, 3)")
-                k3[i] = a
-        students.append(StudentTrack(int(_field(s, "track_id", ann_path, where)), int(s.get("subject_id", -1)), beh,
-                                     boxes, kps, k3, float(s.get("face_temp", float("nan")))))
+        try:
+            students.append(_read_student(s, n, cams, ann_path, where))
+        except DataError:
+            raise
+        except (TypeError, ValueError, AttributeError, KeyError) as e:
+            raise DataError(f"{ann_path}: {where}malformed ({e.__class__.__name__}: {e}); see docs/data-format.md") from None
+    return _clip_from(ann, condition, fps, images, cams, shake, students)
+
+
+def _read_student(s: dict, n: int, cams: dict, ann_path: Path, where: str) -> StudentTrack:
+    """One entry of ``annotations.json``'s ``students``, checked."""
+    frames = _field(s, "frames", ann_path, where)
+    if len(frames) != n:
+        raise DataError(f"{ann_path}: {where}has {len(frames)} frame entries, expected num_frames = {n}")
+    beh = np.zeros(n, int)
+    kps = {c: np.zeros((n, 17, 3)) for c in cams}
+    boxes = {c: np.zeros((n, 4)) for c in cams}
+    k3 = np.zeros((n, 17, 3))
+    for i, fr in enumerate(frames):
+        w = f"{where}frames[{i}]: "
+        b = _field(fr, "behaviour", ann_path, w)
+        if b not in BEHAVIOURS:
+            raise DataError(f"{ann_path}: {w}unknown behaviour label '{b}'; expected one of {list(BEHAVIOURS)}")
+        beh[i] = BEHAVIOURS.index(b)
+        for c, kp in _field(fr, "keypoints", ann_path, w).items():
+            a = np.asarray(kp, float)
+            if a.shape != (17, 3):
+                raise DataError(f"{ann_path}: {w}keypoints['{c}'] has shape {a.shape}, expected (17, 3) "
+                                f"(u, v, visibility for the {UPPER_BODY_17.name} layout)")
+            if not np.isfinite(a).all():
+                raise DataError(f"{ann_path}: {w}keypoints['{c}'] holds NaN or inf; expected finite numbers")
+            if c in kps:
+                kps[c][i] = a
+        for c, bx in _field(fr, "boxes", ann_path, w).items():
+            a = np.asarray(bx, float)
+            if a.shape != (4,):
+                raise DataError(f"{ann_path}: {w}boxes['{c}'] has {a.size} numbers, expected 4 (x1, y1, x2, y2)")
+            if not np.isfinite(a).all():
+                raise DataError(f"{ann_path}: {w}boxes['{c}'] holds NaN or inf; expected finite numbers")
+            if c in boxes:
+                boxes[c][i] = a
+        if "keypoints_3d" in fr:
+            a = np.asarray(fr["keypoints_3d"], float)
+            if a.shape != (17, 3):
+                raise DataError(f"{ann_path}: {w}keypoints_3d has shape {a.shape}, expected (17, 3)")
+            k3[i] = a
+    face = s.get("face_temp")
+    return StudentTrack(int(_field(s, "track_id", ann_path, where)), int(s.get("subject_id", -1)), beh,
+                        boxes, kps, k3, float("nan") if face is None else float(face))
+
+
+def _clip_from(ann: dict, condition: str, fps: float, images: dict, cams: dict, shake, students: list) -> Clip:
     return Clip(int(ann.get("index", -1)), ann.get("split", ""), condition, fps, images["rgb"], images["rgb_clean"],
                 images["depth"], images["depth_clean"], images["thermal"], cams, shake, students, ann.get("meta", {}))
 

@@ -17,18 +17,15 @@ class DiskStudentClips(Dataset):
     """Per-student samples of the clips listed in ``root/splits/<split>.txt`` (the on-disk layout)."""
 
     def __init__(self, root: str | os.PathLike, split: str, crop: int = 96, vocabulary: str = "fine"):
-        from smartclass.clipdir import read_clip, split_clips
+        from smartclass.clipdir import read_clip, read_student_count, split_clips
 
         class_names(vocabulary)
         self.root, self.crop, self.vocabulary = Path(root), crop, vocabulary
         self.clips = split_clips(root, split)
         self._read = read_clip
         self.index: list[tuple[int, int]] = []
-        import json
-
         for c, folder in enumerate(self.clips):
-            ann = json.loads((folder / "annotations.json").read_text())
-            self.index += [(c, k) for k in range(len(ann.get("students", [])))]
+            self.index += [(c, k) for k in range(read_student_count(folder))]
         self._cache: tuple[int, Clip] | None = None
 
     def __len__(self) -> int:
