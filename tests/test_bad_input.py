@@ -2,8 +2,8 @@
 was expected — never a traceback, never exit 0. Each class of bad input found by fuzzing the CLI has cases
 here; every case fails before any heavy work (no training, no rendering), so the whole file runs in seconds."""
 
-import os
 import pickle
+import re
 from pathlib import Path
 
 import cv2
@@ -216,3 +216,65 @@ def test_bad_input_creates_no_output_folder(files, capsys):
                  ["demo", "--out", f"{files}/d1", "--frames", "0"]):
         assert main(argv) == 2
     assert not any((files / d).exists() for d in ("s1", "t1", "e1", "d1"))
+
+
+def _edit_annotations(edit):
+    def apply(clip: Path) -> None:
+        import json
+
+        a = json.loads((clip / "annotations.json").read_text())
+        edit(a)
+        (clip / "annotations.json").write_text(json.dumps(a))
+    return apply
+
+
+def _rewrite(name: str, fn):
+    return lambda clip: (clip / name).write_bytes(fn((clip / name).read_bytes()))
+
+
+DATASET_CASES = {
+    "NaN in JSON": (_rewrite("annotations.json", lambda b: b.replace(b'"fps":', b'"x":NaN,"fps":', 1)),
+                    "annotations.json: holds NaN, which is not JSON"),
+    "not JSON": (_rewrite("annotations.json", lambda b: b"{"), "annotations.json: not valid JSON"),
+    "JSON list": (_rewrite("calibration.json", lambda b: b"[]"), "calibration.json: expected a JSON object"),
+    "num_frames": (_edit_annotations(lambda a: a.update(num_frames=1.5)), "num_frames = 1.5; expected a whole number"),
+    "fps": (_edit_annotations(lambda a: a.update(fps=0)), "fps = 0; expected a finite number > 0"),
+    "students": (_edit_annotations(lambda a: a.update(students=3)), "'students' must be a list of student tracks"),
+    "track id": (_edit_annotations(lambda a: a["students"][0].update(track_id="a")),
+                 "students[0]: malformed (ValueError"),
+    "box": (_edit_annotations(lambda a: a["students"][0]["frames"][0]["boxes"].update(rgb=["x", 1, 2, 3])),
+            "students[0]: malformed (ValueError: could not convert string to float"),
+    "infinite box": (_rewrite("annotations.json",  # 1e999 is valid JSON syntax, and infinite
+                              lambda b: re.sub(rb'("boxes":\{"rgb":\[)[^,]+', rb"\g<1>1e999", b, count=1)),
+                     "students[0]: frames[0]: boxes['rgb'] holds NaN or inf"),
+    "truncated frame": (_rewrite("rgb/000000.png", lambda b: b[:300]), "rgb/000000.png: truncated PNG"),
+    "16-bit RGB": (lambda c: cv2.imwrite(str(c / "rgb" / "000000.png"), np.zeros((48, 64, 3), np.uint16)),
+                   "rgb/000000.png: uint16 pixels; expected uint8"),
+    "8-bit depth": (lambda c: cv2.imwrite(str(c / "depth" / "000000.png"), np.zeros((24, 32), np.uint8)),
+                    "depth/000000.png: uint8 pixels; expected uint16"),
+}
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("ds") / "ok"
+    assert main(["synth", "--out", str(root), "--clips", "1", "--frames", "1", "--students", "1", "--size", "64x48",
+                 "--split", "test"]) == 0
+    return root
+
+
+@pytest.mark.parametrize("name", list(DATASET_CASES))
+def test_bad_data_set_files_are_named(name, dataset, tmp_path):
+    import shutil
+
+    from smartclass.clipdir import read_clip
+    from smartclass.errors import DataError
+
+    edit, expected = DATASET_CASES[name]
+    root = tmp_path / "ds"
+    shutil.copytree(dataset, root)
+    clip = root / "clips" / "test_00000"
+    edit(clip)
+    with pytest.raises(DataError) as e:
+        read_clip(clip)
+    assert str(clip) in str(e.value) and expected in str(e.value)
