@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import smartclass.models.detector  # noqa: F401 - registers "detector"
 import smartclass.models.gcn  # noqa: F401 - registers "gcn"
 import smartclass.models.recognizer  # noqa: F401 - registers "mmfg"
 from smartclass.checkpoint import read_checkpoint

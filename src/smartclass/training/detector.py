@@ -153,6 +153,10 @@ class DetectorTask(Task):
         from smartclass.models.detector.realframe import RealFrameConfig, RealFrameDetector
 
         model = RealFrameDetector(RealFrameConfig(**self.model_settings()))
+        bias = math.log(self.cfg.obj_prior / (1 - self.cfg.obj_prior))
+        with torch.no_grad():
+            for level in model.head.levels:
+                level.conv.bias.view(level.num_anchors, -1)[:, 4].fill_(bias)
         for p in model.stem[0][:self.cfg.freeze_layers].parameters():  # stem[0] = features[0:7]
             p.requires_grad_(False)
         for p in model.stem[1][:max(0, self.cfg.freeze_layers - 7)].parameters():
