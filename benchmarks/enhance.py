@@ -13,7 +13,7 @@ error and speed.
   input's noise edges, so it rewards keeping noise). Gamma: γ = 0.5 fixed, and γ = log 0.5 / log mean(I)
   (the output mean at mid-grey, the exposure target ours uses too; never > 1); no method sees the reference.
 * ``quality`` — issue 19's measurement, in one run: low-light AND normal TEST frames (whole 640×360 frames and
-  the recogniser's 64×64 per-student crops of the same clips) against their clean references: input PSNR,
+  the recogniser's per-student crops of the same clips, ``--crop`` px: 48 as configs/mmfg.yaml trains it) against their clean references: input PSNR,
   output PSNR, SSIM, and the paper's unit NMI (0..1) and EPI, for the classic baselines, the multi-scale WGF
   Retinex with and without the multi-scale weights (λ1 = λ2 = 0.5 / 0 / 1), ungated and gated by measured
   illumination (:func:`~smartclass.enhance.differentiable.illumination_gate`; frames: ``FRAME_GATE``, the
@@ -165,7 +165,6 @@ def bench_rgb(args: argparse.Namespace) -> dict:
 
 # ------------------------------------------------------------------------------------------- quality
 QUALITY_CONDITIONS = ("low_light", "normal")
-CROP = 64  # the recogniser's crop (TrainConfig.crop)
 
 
 def _student_crops(clip, crop: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -182,7 +181,7 @@ def _student_crops(clip, crop: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
-def _quality_data(split: str, clips: int, frames: int) -> dict:
+def _quality_data(split: str, clips: int, frames: int, crop: int) -> dict:
     data = {}
     for cond in QUALITY_CONDITIONS:
         cfg = SynthConfig(split=split, conditions=(cond,), frames=frames, students=6, width=640, height=360)
@@ -190,7 +189,7 @@ def _quality_data(split: str, clips: int, frames: int) -> dict:
         for i in range(clips):
             clip = render_clip(cfg, i)
             fr += [(clip.rgb[t], clip.rgb_clean[t]) for t in range(clip.rgb.shape[0])]
-            cr += _student_crops(clip, CROP)
+            cr += _student_crops(clip, crop)
         data[cond] = {"frames": fr, "crops": cr}
     return data
 
@@ -233,7 +232,7 @@ def _fit_enhancement(train_crops: list[tuple[np.ndarray, np.ndarray]], steps: in
     for step in range(steps + 1):
         lam = torch.sigmoid(logits)
         loss = loss_fn(model_enhancement(lam[0], lam[1], torch.exp(log_gamma), gate=True)(x), ref)
-        history.append(float(loss))
+        history.append(float(loss.detach()))
         if best is None or history[-1] < best[0]:  # keep the best parameters seen (the exposure has no gradient)
             best = (history[-1], float(lam[0]), float(lam[1]), float(torch.exp(log_gamma)))
         if step == steps:
@@ -287,8 +286,8 @@ def bench_quality(args: argparse.Namespace) -> dict:
     from smartclass.enhance.pipeline import RetinexConfig
 
     torch.manual_seed(0)
-    test = _quality_data("test", args.quality_clips, args.frames)
-    train = _quality_data("train", max(2, args.quality_clips // 2), 1)
+    test = _quality_data("test", args.quality_clips, args.frames, args.crop)
+    train = _quality_data("train", max(2, args.quality_clips // 2), 1, args.crop)
     ranges = {"train": _luma_ranges(train), "test": _luma_ranges(test)}
     fitted = _fit_enhancement(train["low_light"]["crops"], args.fit_steps)
     print(f"  fitted by the enhancement loss: λ1 {fitted['lambda1']:.3f}, λ2 {fitted['lambda2']:.3f}, "
@@ -389,12 +388,12 @@ def bench_quality(args: argparse.Namespace) -> dict:
         print(f"{kind}: normal, gated ours − input: {t['normal_output_minus_input_db']['mean_of_psnr']:+.2f} dB "
               f"(worst item {t['normal_output_minus_input_db']['worst_item']}); low light, gated ours − best classic "
               f"({best['method']}): {margin:+.2f} dB; multi-scale weights (λ 0.5 − λ 0): {ms}; gates: {t['gate_values']}")
-    return {"clips_per_condition": args.quality_clips, "frames_per_clip": args.frames, "crop": CROP,
+    return {"clips_per_condition": args.quality_clips, "frames_per_clip": args.frames, "crop": args.crop,
             "luma_ranges": ranges, "fitted_by_enhancement_loss": fitted, "shipped_checkpoint_lambda": shipped,
             "tables": tables,
             "conventions": {"nmi": "normalised_mutual_information(reference, output), 2·I/(H_R + H_O), 0..1",
                             "epi": "EPI(reference, output), Sattar et al. 1997",
-                            "crops": f"{CROP}×{CROP} per-student crops as the recogniser's data set cuts them; "
+                            "crops": f"{args.crop}×{args.crop} per-student crops as the recogniser's data set cuts them; "
                                      "model-path outputs quantised to uint8 before scoring",
                             "fit": "train split, low-light crops, middle frame of each clip"}}
 
@@ -654,6 +653,7 @@ def main() -> None:
     ap.add_argument("--align-clips", type=int, default=6, help="clips (no camera shake) for the alignment part")
     ap.add_argument("--frames", type=int, default=2, help="frames per clip")
     ap.add_argument("--quality-clips", type=int, default=12, help="clips per condition (low light, normal) for 'quality'")
+    ap.add_argument("--crop", type=int, default=48, help="per-student crop side for 'quality' (configs/mmfg.yaml: 48)")
     ap.add_argument("--fit-steps", type=int, default=60, help="Adam steps fitting λ1, λ2, γ by the enhancement loss")
     ap.add_argument("--checkpoint", default="checkpoints/mmfg/mmfg.pt", help="recogniser whose learnt λ is scored")
     ap.add_argument("--runs", type=int, default=30, help="timed calls per speed case")
