@@ -174,8 +174,10 @@ class DetectorTask(Task):
         return (w / w.mean()).tolist()
 
     def model_config(self, model: torch.nn.Module) -> dict:
-        # the weights travel in the checkpoint: rebuilding needs no ImageNet download
-        return {**model.model_config(), "pretrained": False}
+        from smartclass.models.detector import detector_config
+
+        # the weights travel in the checkpoint: rebuilding needs no ImageNet weights
+        return {**detector_config(model), "pretrained": False}
 
     def optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
         backbone = {id(p) for p in model.stem.parameters()}
