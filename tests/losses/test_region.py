@@ -81,3 +81,16 @@ def test_region_loss_errors():
         loss(raws, TARGETS * 2)
     with pytest.raises(ConfigError, match="class_weights"):
         RegionLoss(C, ANCHORS, STRIDES, class_weights=[1.0, 2.0])
+
+
+def test_non_square_cells():
+    """A (sx, sy) stride (the paper-faithful 4×4 grid on 60×40): a perfect prediction has ~zero coordinate loss."""
+    loss = RegionLoss(C, [[[12.0, 18.0]]], [(15.0, 10.0)], rescore=False)
+    box = torch.tensor([[20.0, 12.0, 32.0, 30.0]])  # centre (26, 21) → cell (col 1, row 2)
+    raw = torch.full((1, C + 5, 4, 4), -8.0)
+    raw[0, :4, 2, 1] = yolo_encode(torch.tensor([26 / 15, 21 / 10, 12 / 15, 18 / 10]), torch.tensor([1.0, 2.0]),
+                                   torch.tensor([12 / 15, 18 / 10]))
+    raw[0, 4, 2, 1] = 8.0
+    raw[0, 5 + 1, 2, 1] = 8.0
+    _, parts = loss([raw], [{"boxes": box, "labels": torch.tensor([1])}])
+    assert parts["coord"] < 1e-6 and parts["obj"] < 1e-3 and parts["cls"] < 1e-3

@@ -27,20 +27,20 @@ import torch.nn.functional as F
 from torch import nn
 
 from smartclass.errors import ConfigError, InputError
-from smartclass.ops.boxes import box_iou, cxcywh_to_xyxy, decode_level, level_view, wh_iou, xyxy_to_cxcywh
+from smartclass.ops.boxes import box_iou, cxcywh_to_xyxy, decode_level, level_view, stride_xy, wh_iou, xyxy_to_cxcywh
 
 
 class RegionLoss(nn.Module):
     """``forward(raws, targets)`` → ``(loss, {"coord", "obj", "noobj", "cls", "num_gt"})`` (floats)."""
 
-    def __init__(self, num_classes: int, anchors: Sequence[Sequence[Sequence[float]]], strides: Sequence[int],
+    def __init__(self, num_classes: int, anchors: Sequence[Sequence[Sequence[float]]], strides: Sequence,
                  object_scale: float = 5.0, noobject_scale: float = 1.0, coord_scale: float = 1.0,
                  class_scale: float = 1.0, ignore_thresh: float = 0.6, rescore: bool = True,
                  class_weights: torch.Tensor | Sequence[float] | None = None) -> None:
         super().__init__()
         if len(anchors) != len(strides) or not strides:
             raise ConfigError(f"one anchor set per stride: {len(anchors)} anchor sets, {len(strides)} strides")
-        self.num_classes, self.strides = int(num_classes), [int(s) for s in strides]
+        self.num_classes, self.strides = int(num_classes), list(strides)  # numbers or (sx, sy) pairs
         self.num_anchors = [len(a) for a in anchors]
         self.register_buffer("anchors", torch.cat([torch.as_tensor(a, dtype=torch.float32).view(-1, 2) for a in anchors]))
         self.register_buffer("anchor_level", torch.cat([torch.full((n,), i) for i, n in enumerate(self.num_anchors)]))
@@ -77,7 +77,8 @@ class RegionLoss(nn.Module):
             raise InputError(f"loss has {len(self.strides)} levels, got {len(raws)} outputs")
         n, device = raws[0].shape[0], raws[0].device
         gt, glab, gimg = self._flatten_targets(targets, n, device)
-        img_h, img_w = raws[0].shape[2] * self.strides[0], raws[0].shape[3] * self.strides[0]
+        s0 = stride_xy(self.strides[0], raws[0])
+        img_h, img_w = raws[0].shape[2] * float(s0[1]), raws[0].shape[3] * float(s0[0])
         # padded per-image ground truths for the ignore mask: (N, Mmax, 4)
         counts = torch.bincount(gimg, minlength=n)
         mmax = int(counts.max()) if len(gt) else 0
@@ -106,7 +107,8 @@ class RegionLoss(nn.Module):
             sel = torch.nonzero(glevel == lv).squeeze(1)
             if len(sel):
                 b, a, box, lab = gimg[sel], ganchor[sel], cxcywh[sel], glab[sel]
-                gx, gy = box[:, 0] / s, box[:, 1] / s
+                sxy = stride_xy(s, box)
+                gx, gy = box[:, 0] / sxy[0], box[:, 1] / sxy[1]
                 gi = gx.floor().long().clamp(0, w - 1)
                 gj = gy.floor().long().clamp(0, h - 1)
                 # one ground truth per (image, anchor, cell): keep the first in input order

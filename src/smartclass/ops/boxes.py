@@ -106,13 +106,24 @@ def level_view(raw: torch.Tensor, num_anchors: int, num_classes: int) -> torch.T
     return raw.view(n, num_anchors, num_classes + 5, h, w).permute(0, 1, 3, 4, 2)
 
 
-def decode_level(view: torch.Tensor, anchors: torch.Tensor, stride: int) -> torch.Tensor:
+def stride_xy(stride, like: torch.Tensor) -> torch.Tensor:
+    """A level's stride as a ``(2,)`` tensor ``(sx, sy)`` in pixels per cell: a number (square cells) or a
+    pair ``(sx, sy)`` (the paper-faithful detector's grid has non-square cells)."""
+    s = torch.as_tensor(stride, dtype=like.dtype, device=like.device).reshape(-1)
+    if s.numel() not in (1, 2) or bool((s <= 0).any()):
+        raise InputError(f"stride must be a positive number or an (sx, sy) pair, got {stride}")
+    return s.expand(2) if s.numel() == 1 else s
+
+
+def decode_level(view: torch.Tensor, anchors: torch.Tensor, stride) -> torch.Tensor:
     """Boxes of one level: :func:`level_view` output ``(N, A, H, W, C+5)``, anchors ``(A, 2)`` in pixels and the
-    level's stride → ``(N, A, H, W, 4)`` xyxy pixels (:func:`yolo_decode` on the cell grid, times the stride)."""
+    level's stride (number or ``(sx, sy)``) → ``(N, A, H, W, 4)`` xyxy pixels (:func:`yolo_decode` on the cell
+    grid, scaled by the stride)."""
     _, a, h, w, _ = view.shape
+    s = stride_xy(stride, view)
     grid = make_grid(h, w, device=view.device, dtype=view.dtype)
-    anchors = (anchors.to(view.dtype) / stride).view(1, a, 1, 1, 2)
-    return cxcywh_to_xyxy(yolo_decode(view[..., :4], grid, anchors) * stride)
+    anchors = (anchors.to(view.dtype) / s).view(1, a, 1, 1, 2)
+    return cxcywh_to_xyxy(yolo_decode(view[..., :4], grid, anchors) * s.repeat(2))
 
 
 def clip_boxes(boxes: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -30,14 +30,19 @@ _PRIOR_BIAS = -4.595
 class YoloHead(nn.Module):
     """One level: ``(N, Cin, H, W)`` → raw ``(N, A·(C+5), H, W)``; :meth:`decode` → boxes in pixels."""
 
-    def __init__(self, in_channels: int, num_classes: int, anchors: Sequence[Sequence[float]], stride: int) -> None:
+    def __init__(self, in_channels: int, num_classes: int, anchors: Sequence[Sequence[float]],
+                 stride: float | Sequence[float]) -> None:
         super().__init__()
         a = torch.as_tensor(anchors, dtype=torch.float32)
         if a.dim() != 2 or a.shape[1] != 2 or len(a) == 0 or bool((a <= 0).any()):
             raise ConfigError(f"anchors must be a non-empty list of positive [w, h] pairs, got {anchors}")
-        if num_classes < 1 or stride < 1:
-            raise ConfigError(f"num_classes and stride must be >= 1, got {num_classes} and {stride}")
-        self.num_classes, self.num_anchors, self.stride = int(num_classes), len(a), int(stride)
+        st = [float(v) for v in (stride if isinstance(stride, (list, tuple)) else [stride])]
+        if num_classes < 1 or len(st) not in (1, 2) or min(st) <= 0:
+            raise ConfigError(f"num_classes must be >= 1 and stride a positive number or (sx, sy) pair, got "
+                              f"{num_classes} and {stride}")
+        self.num_classes, self.num_anchors = int(num_classes), len(a)
+        # pixels per cell: an int for the usual square strides, (sx, sy) for non-square cells
+        self.stride = (int(st[0]) if st[0].is_integer() else st[0]) if len(st) == 1 else (st[0], st[1])
         self.register_buffer("anchors", a)  # pixels
         self.conv = nn.Conv2d(in_channels, self.num_anchors * (self.num_classes + 5), 1)
         with torch.no_grad():
@@ -61,7 +66,7 @@ class DetectionHead(nn.Module):
     raw outputs; :meth:`postprocess` → per-image detections."""
 
     def __init__(self, in_channels: Sequence[int], num_classes: int, anchors: Sequence[Sequence[Sequence[float]]],
-                 strides: Sequence[int]) -> None:
+                 strides: Sequence[float | Sequence[float]]) -> None:
         super().__init__()
         if not (len(in_channels) == len(anchors) == len(strides)) or not strides:
             raise ConfigError(f"one anchor set per level: {len(in_channels)} input levels, {len(anchors)} anchor "
@@ -70,7 +75,7 @@ class DetectionHead(nn.Module):
         self.num_classes = int(num_classes)
 
     @property
-    def strides(self) -> list[int]:
+    def strides(self) -> list:
         return [lv.stride for lv in self.levels]
 
     def forward(self, features: Sequence[torch.Tensor]) -> list[torch.Tensor]:
