@@ -276,6 +276,12 @@ def summary(analyzer: Analyzer, source: Source, models: dict, timelines: dict, c
             final: bool, interrupted: bool) -> dict:
     st = analyzer.settings
     wall = max(time.monotonic() - started, 1e-9)
+    det = analyzer.detector
+    models = {**models, "detector": {**models.get("detector", {}), "name": det.name, "version": det.version,
+                                     "classes": list(det.class_names)}}
+    for key in ("runtime_used", "input_size"):
+        if hasattr(det, key):
+            models["detector"][key] = getattr(det, key)
     seen = [sid for sid in timelines]
     eng = [p["engaged"] for p in curve if p["engaged"] is not None]
     modalities_read = list(source.modalities)

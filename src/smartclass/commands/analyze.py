@@ -55,6 +55,7 @@ def register(app: typer.Typer) -> None:
         timeout: float = typer.Option(10.0, help="a live stream that sends nothing for this many seconds ends"),
         threads: int = typer.Option(2, help="CPU threads for the detector"),
         device: str = typer.Option("cpu", help="torch device of the detector"),
+        runtime: str = typer.Option("auto", help="detector runtime: onnx (ONNX Runtime), torch, or auto (ONNX Runtime on CPU)"),
     ) -> None:
         """Analyse a lesson: who does what when, how engaged the class is, written under --out as the run goes."""
         import time
@@ -78,7 +79,7 @@ def register(app: typer.Typer) -> None:
         if not Path(ckpt).is_file():
             raise ConfigError(f"--checkpoint: no detector checkpoint at '{ckpt}'"
                               + ("" if checkpoint else " (the default for this source); train one or pass --checkpoint"))
-        det = CheckpointDetector(ckpt, device=device, score_threshold=score_threshold, threads=threads)
+        det = CheckpointDetector(ckpt, device=device, score_threshold=score_threshold, threads=threads, runtime=runtime)
         src = open_source(source, fps=fps, timeout=timeout)
         src = with_paired(src, depth, thermal, calibration, paired_fps)
         console.print(f"detector: {det.name} ({ckpt}, {len(det.class_names)} classes: {', '.join(det.class_names)})"
@@ -88,7 +89,8 @@ def register(app: typer.Typer) -> None:
                                    enhance=enhance, engagement=load_mapping(engagement))
         analyzer = Analyzer(det, settings)
         models = {"detector": {"name": det.name, "checkpoint": str(ckpt), "version": det.version,
-                               "classes": list(det.class_names), "metrics": det.metrics},
+                               "classes": list(det.class_names), "metrics": det.metrics, "runtime": runtime,
+                               "input_size": det.input_size},
                   "tracker": {"name": tracker, "package": "trackers (Roboflow)" if tracker != "iou" else "smartclass"},
                   "smoothing": smoothing}
         try:
