@@ -75,8 +75,15 @@ def test_eval_report(run, tmp_path):
     root, args = run
     report = tmp_path / "report.json"
     assert main(["eval", "--checkpoint", str(root / "mmfg" / "best.pt"), "--data", "synth:split=test,samples=3",
-                 "--out", str(report)]) == 0
+                 "--out", str(report), "--predictions", str(tmp_path / "p.jsonl")]) == 0
     r = json.loads(report.read_text())
+    # the checkpoint's merged config beside the report; one prediction per sample, agreeing with top-1
+    assert r["config"] == str(tmp_path / "report.config.yaml")
+    assert "crop: 24" in (tmp_path / "report.config.yaml").read_text()
+    lines = [json.loads(x) for x in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert len(lines) == 3 and lines[0].keys() >= {"index", "condition", "truth", "predicted", "confidence"}
+    assert r["top1"] == pytest.approx(sum(x["truth"] == x["predicted"] for x in lines) / 3)
+    assert r["modalities"]["classification"] == ["rgb", "depth", "thermal"] and r["modalities"]["samples"] == 3
     assert {"top1", "top5", "macro_f1", "per_class_f1", "confusion_matrix", "enhancement", "fusion_feature_map", "speed",
             "keypoints", "flip_tta"} <= set(r)
     assert 0 <= r["flip_tta"]["top1"] <= 1
@@ -109,7 +116,7 @@ def test_bad_inputs_are_clear_errors(run, tmp_path, capsys):
 
 
 def test_demo_recognition_with_a_checkpoint(run):
-    from smartclass.commands.demo import recognise_synthetic
+    from smartclass.inference.students import recognise_synthetic
 
     root, _ = run
     rec = recognise_synthetic(root / "mmfg" / "best.pt", seed=0)

@@ -129,6 +129,11 @@ def register(app: typer.Typer) -> None:
         from smartclass.bench import environment
 
         config_path = out.with_name(out.stem + ".config.yaml")
+        report["modalities"] = {  # which inputs each group of figures used
+            "classification": list(model.cfg.modalities), "enhancement": ["rgb"], "fusion_feature_map": ["rgb", "thermal"],
+            "samples": len(data_set["label"]), "samples_with_depth": int(data_set["has_depth"].sum()),
+            "samples_with_thermal": int(data_set["has_thermal"].sum()),
+        }
         report.update({"checkpoint": str(checkpoint), "data": described, "epoch": ck.get("epoch"),
                        "config": str(config_path), "command": command_line(), **environment()})
         save_config(cfg, config_path)
