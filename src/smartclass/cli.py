@@ -22,8 +22,9 @@ from smartclass.terminal import console
 app = typer.Typer(
     name="smartclass",
     help="Multimodal classroom behaviour recognition (RGB, depth, thermal): SmartClass-Synth data, paper 002's "
-    "trimodal recogniser (enhancement, DCA-Net fusion, MST-GCN) and skeleton benchmarks. Paper 000's "
-    "spatio-temporal detector is coming; it is not implemented yet.",
+    "trimodal recogniser (enhancement, DCA-Net fusion, MST-GCN), skeleton benchmarks, metrics and lesson analysis. "
+    "Paper 000's spatio-temporal detector is in progress (issue 17; docs/detector.md says what is trained and "
+    "measured so far).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
