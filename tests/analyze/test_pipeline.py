@@ -114,3 +114,16 @@ def test_blur_faces_blurs_the_head_part_only():
     assert out[hy1:hy2, hx1:hx2].std() < 0.3 * img[hy1:hy2, hx1:hx2].std()
     np.testing.assert_array_equal(out[50:], img[50:])
     assert head_box(box, 1.0) == (20, 10, 80, 110)
+
+
+def test_a_normally_lit_real_classroom_is_not_enhanced():
+    from pathlib import Path
+
+    from smartclass.analyze.sources import video_source
+
+    video = Path(__file__).resolve().parents[3] / "shared" / "data" / "video" / "lecture-hall.mp4"
+    if not video.is_file():
+        pytest.skip("../shared/data/video/lecture-hall.mp4 is absent")
+    frame = next(iter(video_source(video).frames())).rgb
+    out, dark = DarkFrameEnhancer()(frame)
+    assert out is frame and not dark

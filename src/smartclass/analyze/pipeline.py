@@ -30,10 +30,9 @@ import numpy as np
 from smartclass.analyze.behaviour import StudentRecord
 from smartclass.analyze.detector import Detections, Detector
 from smartclass.analyze.engagement import DEFAULT_ENGAGEMENT
-from smartclass.analyze.lowlight import DarkFrameEnhancer
+from smartclass.analyze.lowlight import ANALYZE_GATE, DarkFrameEnhancer
 from smartclass.analyze.smoothing import Hysteresis
 from smartclass.analyze.sources import Frame, Source
-from smartclass.enhance.differentiable import FRAME_GATE
 from smartclass.errors import ConfigError
 from smartclass.tracking import make_tracker
 from smartclass.tracking.reentry import ReentryLinker
@@ -54,7 +53,7 @@ class AnalyzeSettings:
     min_seconds: float = 1.0  # shortest interval in a timeline
     hold: float = 1.0  # hysteresis of the live label
     enhance: bool = True
-    dark_gate: tuple[float, float] = FRAME_GATE  # mean luma: fully enhanced below the first, untouched above the second
+    dark_gate: tuple[float, float] = ANALYZE_GATE  # mean luma: fully enhanced below the first, untouched above the second
     min_decisions: int = 3  # a student id needs this many decisions to count as seen
     max_seconds: float | None = None
     video: bool = True
