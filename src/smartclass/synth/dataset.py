@@ -65,9 +65,9 @@ class SynthStudentClips(Dataset):
         if workers <= 1:
             collect(self.clip_samples(c) for c in range(n_clips))
         else:
-            from concurrent.futures import ProcessPoolExecutor
+            from smartclass.runs import worker_pool
 
-            with ProcessPoolExecutor(workers) as pool:
+            with worker_pool(workers) as pool:  # workers stop with this process (Ctrl-C or killed)
                 jobs = [(self.cfg, c, self.crop, self.vocabulary) for c in range(n_clips)]
                 collect([{k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in s.items()} for s in clip]
                         for clip in pool.map(_render_samples, jobs))
