@@ -71,8 +71,12 @@ def test_bad_input_is_one_line_exit_2(ckpt, tmp_path, capsys):
     assert main(["detect-eval", "--checkpoint", str(ck), "--data", str(root / "valid"), "--format", "voc",
                  "--out", str(tmp_path / "r.json")]) == 2
     assert "--format must be yolo, coco or smartclass" in capsys.readouterr().err
-    (root / "valid" / "labels" / "0.txt").write_text("5 0.5 0.5 0.1 0.1\n")
-    assert main(["detect-eval", "--checkpoint", str(ck), "--data", str(root / "valid"), "--format", "yolo",
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(root, bad)
+    (bad / "valid" / "labels" / "0.txt").write_text("5 0.5 0.5 0.1 0.1\n")
+    assert main(["detect-eval", "--checkpoint", str(ck), "--data", str(bad / "valid"), "--format", "yolo",
                  "--out", str(tmp_path / "r.json")]) == 2
     assert "0.txt:1: class id 5 is not one of 0..1" in capsys.readouterr().err
 
@@ -85,3 +89,26 @@ def test_train_command_dispatches_on_detector_section(tmp_path):
     args = ["train", "--config", str(cfg), "--out", str(tmp_path / "run"), *_fx.tiny_overrides(root)]
     assert main(args) == 0
     assert {"best.pt", "last.pt", "config.yaml", "history.json"} <= {p.name for p in (tmp_path / "run").iterdir()}
+
+
+def test_detect_eval_on_coco_layout(ckpt, tmp_path):
+    from smartclass.data.detection import load_yolo
+
+    root, ck = ckpt
+    ds = load_yolo(root / "valid")
+    images, anns = [], []
+    for i, s in enumerate(ds.samples):
+        images.append({"id": i, "file_name": s.image.name, "width": s.width, "height": s.height})
+        for b, c in zip(s.boxes.tolist(), s.labels.tolist()):
+            anns.append({"id": len(anns) + 1, "image_id": i, "category_id": c + 1,
+                         "bbox": [b[0], b[1], b[2] - b[0], b[3] - b[1]]})
+    coco = tmp_path / "coco"
+    coco.mkdir()
+    (coco / "images").symlink_to(root / "valid" / "images")
+    (coco / "annotations.json").write_text(json.dumps({"images": images, "annotations": anns, "categories": [
+        {"id": 1, "name": "red"}, {"id": 2, "name": "blue"}]}))
+    out = tmp_path / "c.json"
+    assert main(["detect-eval", "--checkpoint", str(ck), "--data", str(coco), "--format", "coco",
+                 "--subset", "heldout", "--out", str(out)]) == 0
+    rep = json.loads(out.read_text())
+    assert rep["num_images"] == 1 and rep["subset"] == "heldout"

@@ -128,3 +128,22 @@ def test_clabehavior_heldout_fifth():
     held, train = load_coco(root, "heldout"), load_coco(root, "train")
     assert len(held) == 72 and len(train) == 288 and len(held.class_names) == 7
     assert held.class_counts().sum() + train.class_counts().sum() == 7250
+
+
+def test_smartclass_clips_as_coarse_detection_frames(tmp_path):
+    from smartclass.clipdir import write_clip, write_split_list
+    from smartclass.labels import COARSE_CLASSES
+    from smartclass.synth.config import SynthConfig
+    from smartclass.synth.generator import render_clip
+
+    clip = render_clip(SynthConfig(width=96, height=64, frames=2, students=2, split="test", vocabulary="coarse"), 0)
+    write_clip(clip, tmp_path)
+    write_split_list(tmp_path, "test")
+    ds = load_detection(tmp_path, "smartclass")
+    assert ds.class_names == COARSE_CLASSES and len(ds) == 2
+    img, boxes, labels = ds.item(1)
+    assert img.shape == (64, 96, 3)
+    expected = [s.coarse[1] for s in clip.students if (s.boxes["rgb"][1, 2:] - s.boxes["rgb"][1, :2] >= 2).all()]
+    assert labels.tolist() == expected
+    with pytest.raises(DataError, match="missing split list"):
+        load_detection(tmp_path, "smartclass", "val")
