@@ -127,3 +127,39 @@ def test_a_normally_lit_real_classroom_is_not_enhanced():
     frame = next(iter(video_source(video).frames())).rgb
     out, dark = DarkFrameEnhancer()(frame)
     assert out is frame and not dark
+
+
+def test_a_live_source_flushes_as_it_goes(synth_small, tmp_path, doubles):
+    import json as _json
+    import time
+
+    from smartclass.analyze.sources import live_source
+
+    frames = [f.rgb[..., ::-1].copy() for _, f in zip(range(20), synth_small.frames())]  # BGR, as OpenCV gives
+
+    class Cap:
+        i = 0
+
+        def read(self):
+            if self.i >= len(frames):
+                return False, None
+            time.sleep(0.05)  # a camera delivers at its frame rate
+            self.i += 1
+            return True, frames[self.i - 1]
+
+        def release(self):
+            pass
+
+    src = live_source(lambda: Cap(), "fake-camera", kind="camera", fps_hint=10.0, max_failures=3, timeout=2.0)
+    flushed = []
+    a = Analyzer(doubles.NobodyDetector(), AnalyzeSettings(flush_seconds=0.0, video=True))
+
+    def watch(an, frame):
+        if (tmp_path / "summary.json").exists():
+            flushed.append(_json.loads((tmp_path / "summary.json").read_text())["frames_processed"])
+
+    s = analyze_to_folder(a, src, tmp_path, {}, watch)
+    assert s["input"]["live"] and s["input"]["frames"] is None
+    assert s["frames_processed"] + s["input"]["dropped_frames"] == 20
+    assert flushed and min(flushed) < s["frames_processed"]  # outputs existed before the end
+    assert any("ended" in w for w in s["warnings"])

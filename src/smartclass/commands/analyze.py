@@ -80,6 +80,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--checkpoint: no detector checkpoint at '{ckpt}'"
                               + ("" if checkpoint else " (the default for this source); train one or pass --checkpoint"))
         det = CheckpointDetector(ckpt, device=device, score_threshold=score_threshold, threads=threads, runtime=runtime)
+        if source.strip().startswith("synth:"):
+            console.print("rendering the synthetic classroom (SmartClass-Synth, with ground truth)…")
         src = open_source(source, fps=fps, timeout=timeout)
         src = with_paired(src, depth, thermal, calibration, paired_fps)
         console.print(f"detector: {det.name} ({ckpt}, {len(det.class_names)} classes: {', '.join(det.class_names)})"
