@@ -160,7 +160,7 @@ CASES = {
     "labels absolute": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk", "--labels", "/etc/passwd"],
                         "--labels: '/etc/passwd' must be a plain name inside"),
     "root is a file": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/afile"], "UTKinect root '{t}/afile' is not a directory"),
-    "demo root file": (["demo", "--out", "{t}/demo", "--root", "{t}/afile", "--frames", "1"], "--root '{t}/afile' is a file"),
+    "demo root file": (["demo", "--out", "{t}/demo", "--root", "{t}/afile", "--frames", "1"], "'{t}/afile' is a file; expected the UTKinect-Action3D folder"),
     # data-set split lists that leave their root
     "split id ..": (["eval", "--checkpoint", "{ck}", "--data", "{t}/ds_up", "--out", "{t}/e/r.json"],
                     "splits/test.txt:1: '../../etc' must be a plain name inside"),
