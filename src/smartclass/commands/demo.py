@@ -77,6 +77,8 @@ def register(app: typer.Typer) -> None:
         confusion.png (skipped with a note when the data is absent).
 
         The merged config is saved as config.yaml. Paper 000's detector is not part of the demo."""
+        if checkpoint is not None and checkpoint.is_dir():
+            raise InputError(f"--checkpoint '{checkpoint}' is a folder; expected a checkpoint file (.pt)")
         if root.exists() and not root.is_dir():
             raise InputError(f"--root '{root}' is a file; expected the UTKinect-Action3D folder")
         import time
