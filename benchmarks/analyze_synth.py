@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fps", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--split", default="test", help="test (report) or val (choose settings)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="AnalyzeSettings override for every pipeline, e.g. track_activation=0.3")
     p.add_argument("--name", default="analyze_synth")
     args = p.parse_args(argv)
 
@@ -84,12 +87,17 @@ def main(argv: list[str] | None = None) -> int:
     from smartclass.commands.analyze import default_checkpoint
 
     torch.set_num_threads(args.threads)
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        default = getattr(AnalyzeSettings(), key)
+        overrides[key] = type(default)(value)
     ckpt = args.checkpoint or default_checkpoint("synth")
     det = CheckpointDetector(ckpt, threads=args.threads)
     runs = []
     for ci, cond in enumerate(CONDITIONS):
         for j in range(args.clips):
-            spec = (f"synth:classroom,split=test,students={args.students},seconds={args.seconds},fps={args.fps},"
+            spec = (f"synth:classroom,split={args.split},students={args.students},seconds={args.seconds},fps={args.fps},"
                     f"conditions={cond},seed={args.seed + j}")
             t0 = time.perf_counter()
             src = synth_source(spec)
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             cached = CachedDetector(det)
             for name, kw in PIPELINES.items():
                 cached.rewind()
-                a = Analyzer(cached, AnalyzeSettings(**kw))
+                a = Analyzer(cached, AnalyzeSettings(**{**overrides, **kw}))
                 a.run(src)
                 ev = evaluate(a, src.truth, build_timelines(a), src.fps)
                 runs.append({"condition": cond, "clip": spec, "pipeline": name, "students": args.students,
@@ -122,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             summary.setdefault(name, {})[cond] = agg
             table.append({"pipeline": name, "condition": cond, **agg})
     print_table(table, ["pipeline", "condition", "timeline_accuracy", "idf1", "mota", "id_switches", "recall", "precision"],
-                title="analyze on SmartClass-Synth test split (subject-disjoint)")
+                title=f"analyze on SmartClass-Synth {args.split} split (subject-disjoint)")
     write_results(args.name, {"checkpoint": str(ckpt), "detector": det.name, "classes": list(det.class_names),
                               "settings": vars(args) | {"checkpoint": str(ckpt)}, "pipelines": {k: v or "default"
                               for k, v in PIPELINES.items()}, "summary": summary, "runs": runs})

@@ -46,6 +46,8 @@ class AnalyzeSettings:
     batch: int = 4  # frames per detector call (1 for live sources)
     tracker: str = "bytetrack"
     lost_seconds: float = 3.0  # a track hidden longer ends (the re-entry linker may give its id back)
+    track_activation: float = 0.45  # detector score that starts a track
+    track_high: float = 0.5  # ByteTrack: scores below go to the second (low-confidence) association stage
     reentry: bool = True
     smoothing: str = "viterbi"
     window: float = 1.0  # behaviour window, seconds
@@ -158,7 +160,8 @@ class Analyzer:
         self.stride = k
         self.decisions_per_second = fps / k
         batch = 1 if source.live else max(1, st.batch)
-        self.tracker = make_tracker(st.tracker, fps=fps / k, lost_seconds=st.lost_seconds)
+        self.tracker = make_tracker(st.tracker, fps=fps / k, lost_seconds=st.lost_seconds,
+                                    activation=st.track_activation, high=st.track_high)
         self.linker = ReentryLinker() if st.reentry else None
         self.enhancer = DarkFrameEnhancer(*st.dark_gate, enabled=st.enhance)
         pending: list[tuple[Frame, np.ndarray | None]] = []  # frames waiting for their batch's detections

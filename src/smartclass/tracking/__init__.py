@@ -15,18 +15,19 @@ from smartclass.tracking.iou import IoUTracker
 __all__ = ["Tracker", "box_iou", "nms", "IoUTracker", "make_tracker"]
 
 
-def make_tracker(name: str, fps: float, lost_seconds: float = 3.0) -> Tracker:
+def make_tracker(name: str, fps: float, lost_seconds: float = 3.0, activation: float = 0.45, high: float = 0.5) -> Tracker:
     """A tracker by name: ``'bytetrack'`` (default), ``'botsort'`` or ``'iou'`` (baseline).
 
     ``fps`` is the rate at which ``update`` is called (the detection rate, not the video rate);
-    a track lost for more than ``lost_seconds`` ends.
+    a track lost for more than ``lost_seconds`` ends. ``activation``: the score a detection needs to start a
+    track; ``high``: ByteTrack's split between its first (high) and second (low) association stage.
     """
     from smartclass.errors import ConfigError
 
     if name == "iou":
-        return IoUTracker(max_age_s=lost_seconds)
+        return IoUTracker(min_score=activation, max_age_s=lost_seconds)
     if name in ("bytetrack", "botsort"):
         from smartclass.tracking.bytetrack import ByteTracker
 
-        return ByteTracker(fps=fps, lost_seconds=lost_seconds, kind=name)
+        return ByteTracker(fps=fps, lost_seconds=lost_seconds, kind=name, activation=activation, high=high)
     raise ConfigError(f"--tracker: expected 'bytetrack', 'botsort' or 'iou', got '{name}'")
