@@ -129,7 +129,7 @@ def write_dataset_info(root: str | os.PathLike, config: dict | None = None,
     p = Path(root) / "dataset.json"
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(info, indent=2))
+    tmp.write_text(json.dumps(strict_json(info), indent=2, allow_nan=False))
     os.replace(tmp, p)
 
 
