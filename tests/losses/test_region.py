@@ -94,3 +94,23 @@ def test_non_square_cells():
     raw[0, 5 + 1, 2, 1] = 8.0
     _, parts = loss([raw], [{"boxes": box, "labels": torch.tensor([1])}])
     assert parts["coord"] < 1e-6 and parts["obj"] < 1e-3 and parts["cls"] < 1e-3
+
+
+def test_bce_objectness_option():
+    raws = perfect_raws(TARGETS)
+    mse = RegionLoss(C, ANCHORS, STRIDES, rescore=False)
+    bce = RegionLoss(C, ANCHORS, STRIDES, rescore=False, objectness="bce")
+    good = bce(raws, TARGETS)[1]
+    assert good["obj"] < 0.01 and good["noobj"] < 0.1
+    # an unconfident responsible prediction: BCE's gradient on to is far larger than the squared error's
+    weak = [r.clone().requires_grad_(True) for r in raws]
+    with torch.no_grad():
+        weak[0].view(1, 2, C + 5, 8, 8)[0, 0, 4, 2, 1] = -6.0
+    grads = []
+    for loss in (mse, bce):
+        w = [r.detach().clone().requires_grad_(True) for r in weak]
+        loss(w, TARGETS)[0].backward()
+        grads.append(w[0].grad.view(1, 2, C + 5, 8, 8)[0, 0, 4, 2, 1].abs())
+    assert grads[1] > 10 * grads[0]
+    with pytest.raises(ConfigError, match="objectness"):
+        RegionLoss(C, ANCHORS, STRIDES, objectness="focal")

@@ -7,10 +7,11 @@ level to the cell of its centre ``(⌊cx/s⌋, ⌊cy/s⌋)``. For the responsibl
 - coordinates: ``(σ(tx) − (cx/s − i))² + (σ(ty) − (cy/s − j))² + (tw − log(w/aw))² + (th − log(h/ah))²``,
   weighted by ``coord_scale · (2 − w·h / (W·H))`` (small boxes count more, as in YOLOv3);
 - objectness: ``object_scale · (σ(to) − c)²`` with ``c`` the IoU of the decoded box with its ground truth
-  (YOLOv2's rescore; ``rescore=False`` takes ``c = 1``); ``object_scale = 5``;
+  (YOLOv2's rescore; ``rescore=False`` takes ``c = 1``); ``object_scale = 5``; ``objectness="bce"`` uses
+  YOLOv3's binary cross-entropy ``BCE(σ(to), c)`` instead (stronger gradients far from the target);
 - class: cross-entropy of the class logits (optionally class-weighted), times ``class_scale``.
 
-Every other prediction gets ``noobject_scale · σ(to)²``, except those whose decoded box already overlaps some
+Every other prediction gets ``noobject_scale · σ(to)²`` (``bce``: ``−log(1 − σ(to))``), except those whose decoded box already overlaps some
 ground truth of its image with IoU > ``ignore_thresh`` (0.6): their no-object weight is 0. The sum is divided
 by the batch size. Two boxes claiming the same anchor and cell: the first in input order keeps it.
 
@@ -36,8 +37,11 @@ class RegionLoss(nn.Module):
     def __init__(self, num_classes: int, anchors: Sequence[Sequence[Sequence[float]]], strides: Sequence,
                  object_scale: float = 5.0, noobject_scale: float = 1.0, coord_scale: float = 1.0,
                  class_scale: float = 1.0, ignore_thresh: float = 0.6, rescore: bool = True,
-                 class_weights: torch.Tensor | Sequence[float] | None = None) -> None:
+                 class_weights: torch.Tensor | Sequence[float] | None = None, objectness: str = "mse") -> None:
         super().__init__()
+        if objectness not in ("mse", "bce"):
+            raise ConfigError(f"objectness loss must be 'mse' (YOLOv2) or 'bce' (YOLOv3), got '{objectness}'")
+        self.objectness = objectness
         if len(anchors) != len(strides) or not strides:
             raise ConfigError(f"one anchor set per stride: {len(anchors)} anchor sets, {len(strides)} strides")
         self.num_classes, self.strides = int(num_classes), list(strides)  # numbers or (sx, sy) pairs
@@ -129,9 +133,15 @@ class RegionLoss(nn.Module):
                     target = torch.diagonal(box_iou(pred_xyxy[b, a, gj, gi].detach(), cxcywh_to_xyxy(box)))
                 else:
                     target = torch.ones_like(gx)
-                obj = obj + self.object_scale * ((conf[b, a, gj, gi] - target) ** 2).sum()
+                if self.objectness == "mse":
+                    obj_err = (conf[b, a, gj, gi] - target) ** 2
+                else:
+                    obj_err = F.binary_cross_entropy_with_logits(v[b, a, gj, gi, 4], target, reduction="none")
+                obj = obj + self.object_scale * obj_err.sum()
                 cls = cls + self.class_scale * F.cross_entropy(p[:, 5:], lab, weight=self.class_weights, reduction="sum")
-            noobj = noobj + self.noobject_scale * (noobj_w * conf ** 2).sum()
+            # BCE with target 0 is softplus(to) = −log(1 − σ(to))
+            noobj_err = conf ** 2 if self.objectness == "mse" else F.softplus(v[..., 4])
+            noobj = noobj + self.noobject_scale * (noobj_w * noobj_err).sum()
         total = (coord + obj + noobj + cls) / n
         parts = {k: float(v.detach()) / n for k, v in (("coord", coord), ("obj", obj), ("noobj", noobj), ("cls", cls))}
         parts["num_gt"] = float(len(gt))
