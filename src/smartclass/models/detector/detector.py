@@ -35,7 +35,7 @@ from torch import nn
 
 from smartclass.errors import ConfigError, InputError
 from smartclass.models.detector.cfam import CFAMDualFusion, conv_bn_relu
-from smartclass.models.detector.head import DetectionHead
+from smartclass.models.detector.head import DetectionHead, eval_forward
 from smartclass.models.detector.so3_branch import SO3Branch
 from smartclass.models.detector.spatial import Ji3DCNN
 from smartclass.models.detector.temporal import AttentionLSTM
@@ -131,12 +131,7 @@ class ClipDetector(nn.Module, ABC):
     def predict(self, clip: torch.Tensor, skeletons: dict | None = None, conf: float = 0.25, iou: float = 0.45,
                 max_det: int = 300) -> list[dict[str, torch.Tensor]]:
         """Detections of each clip's key frame: ``{"boxes" (K, 4) xyxy pixels, "scores", "labels"}``."""
-        was = self.training
-        self.eval()
-        try:
-            raws = self(clip, skeletons)
-        finally:
-            self.train(was)
+        raws = eval_forward(self, clip, skeletons)
         return self.head.postprocess(raws, tuple(self.config.input_size), conf=conf, iou=iou, max_det=max_det)
 
 

@@ -27,6 +27,17 @@ from smartclass.ops.boxes import batched_nms, clip_boxes, decode_level, level_vi
 _PRIOR_BIAS = -4.595
 
 
+def eval_forward(model: nn.Module, *args, **kwargs):
+    """``model(*args, **kwargs)`` in eval mode without gradients, the previous mode restored afterwards."""
+    was = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            return model(*args, **kwargs)
+    finally:
+        model.train(was)
+
+
 class YoloHead(nn.Module):
     """One level: ``(N, Cin, H, W)`` → raw ``(N, A·(C+5), H, W)``; :meth:`decode` → boxes in pixels."""
 

@@ -29,7 +29,7 @@ from torch import nn
 from smartclass.errors import ConfigError, InputError
 from smartclass.models.backbones.mobilenetv2 import IMAGENET_MEAN, IMAGENET_STD, mobilenet_v2
 from smartclass.models.detector.cfam import CFAMDualFusion, conv_bn_relu
-from smartclass.models.detector.head import DetectionHead
+from smartclass.models.detector.head import DetectionHead, eval_forward
 from smartclass.models.detector.temporal import AttentionLSTM
 
 BACKBONE_CHANNELS = {8: 32, 16: 96, 32: 320}
@@ -173,10 +173,5 @@ class RealFrameDetector(nn.Module):
                 max_det: int = 300) -> list[dict[str, torch.Tensor]]:
         """Detections per image (eval mode for the call): boxes xyxy in input pixels clipped to the image,
         score ``σ(to)·max_c p_c`` > ``conf``, class-aware NMS at ``iou``."""
-        was = self.training
-        self.eval()
-        try:
-            raws = self(images)
-        finally:
-            self.train(was)
+        raws = eval_forward(self, images)
         return self.head.postprocess(raws, tuple(images.shape[-2:]), conf=conf, iou=iou, max_det=max_det)
