@@ -1,7 +1,8 @@
 """Layers point down (STYLE.md): every import inside the package, lazy ones included, is checked with ``ast``.
 
 commands / cli → applications (analyze) → training, inference → models, losses, metrics, data, synth, enhance,
-skeleton, tracking → small shared modules. Within a layer imports may go sideways, except that ``data`` and
+skeleton, tracking → small shared modules (``skeleton.protocol``, which trains and scores models under the
+benchmark protocols, sits with training). Within a layer imports may go sideways, except that ``data`` and
 ``synth`` never import each other. Config sections (``*/config.py``, ``*_config.py``) are leaves of the shared
 layer: ``smartclass.config`` assembles them into one tree without importing the code they configure.
 """
@@ -24,6 +25,7 @@ LAYERS = {
     "models": BLOCKS, "losses": BLOCKS, "metrics": BLOCKS, "data": BLOCKS, "synth": BLOCKS, "enhance": BLOCKS,
     "skeleton": BLOCKS, "tracking": BLOCKS,
     "training": TASKS, "inference": TASKS,
+    "skeleton.protocol": TASKS,  # the cross-subject benchmark: trains (with the engine) and scores models
     "analyze": APPLICATIONS,
     "commands": COMMANDS, "cli": COMMANDS, "__main__": COMMANDS,
 }

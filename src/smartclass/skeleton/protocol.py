@@ -21,10 +21,12 @@ from smartclass.data.skeleton import (MSR_ACTION3D_ACTIONS, UTKINECT_ACTIONS, UT
 from smartclass.errors import InputError
 from smartclass.layouts import get_layout
 from smartclass.metrics.classification import confusion_matrix
+from smartclass.models.gcn import MODEL_TAG as GCN_TAG, build_gcn, gcn_config
 from smartclass.skeleton.baselines import SO3SVM
 from smartclass.skeleton.so3 import so3_features
 from smartclass.skeleton.augment import random_augment
 from smartclass.skeleton.streams import make_streams, mirror_sequence, normalise_sequence, resample
+from smartclass.training.engine import Engine, EngineSettings, Task
 
 DATASETS: dict[str, Callable[[str], list[SkeletonSample]]] = {
     "utkinect": load_utkinect,
@@ -173,40 +175,84 @@ def _stream_job(args: tuple) -> np.ndarray:
     return stream_scores(*args)
 
 
-def fit_gcn(model_name: str, train: list[SkeletonSample], num_classes: int,
-            settings: GCNSettings = GCNSettings()) -> torch.nn.Module:
-    """One GCN on all ``settings.streams``, trained on ``train`` with fresh augmentation every epoch (AdamW,
-    one-cycle learning rate, label smoothing 0.1); returned in eval mode."""
-    from smartclass.models.gcn import MSTGCN, STGCN
+class GCNTask(Task):
+    """Training of one skeleton GCN for the training engine: fresh augmentation of every clip each epoch
+    (``settings.max_angle``, ``min_keep``, ``flip``), random batches (a last batch of one sample is skipped:
+    BatchNorm needs two), cross-entropy with label smoothing 0.1 (inverse-frequency class weights under
+    ``settings.class_weights``), AdamW under a one-cycle learning rate stepped every batch."""
 
-    torch.manual_seed(settings.seed)
-    rng = np.random.default_rng(settings.seed)
-    layout = get_layout(train[0].layout)
-    ablations = (dict(dynamic=settings.dynamic, attention=settings.attention, dilations=settings.dilations,
-                      kernel=settings.kernel)
-                 if model_name == "mstgcn" else {})
-    cls = MSTGCN if model_name == "mstgcn" else STGCN
-    model = cls(layout, 3 * len(settings.streams), num_classes, channels=settings.channels, dropout=settings.dropout,
-                **ablations)
-    model = model.to(settings.device)
-    y_train = torch.tensor([s.label for s in train], device=settings.device)
-    weight = class_weights(y_train, num_classes) if settings.class_weights else None
-    steps = settings.epochs * ((len(train) + settings.batch_size - 1) // settings.batch_size)
-    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=settings.lr, total_steps=steps)
-    for _ in range(settings.epochs):
-        x = sequence_tensor(train, settings, rng).to(settings.device)  # fresh augmentation each epoch
-        model.train()
-        for idx in torch.randperm(len(train)).split(settings.batch_size):
+    model_tag = GCN_TAG
+
+    def __init__(self, model_name: str, train: list[SkeletonSample], num_classes: int, settings: GCNSettings):
+        self.kind, self.train, self.num_classes, self.settings = model_name, train, num_classes, settings
+        self.layout = get_layout(train[0].layout)
+        self.rng = np.random.default_rng(settings.seed)
+        self.labels = torch.tensor([s.label for s in train], device=settings.device)
+        self.weight = class_weights(self.labels, num_classes) if settings.class_weights else None
+
+    def model_config(self, model: torch.nn.Module | None = None) -> dict:
+        s = self.settings
+        ablations = (dict(dynamic=s.dynamic, attention=s.attention, dilations=s.dilations, kernel=s.kernel)
+                     if self.kind == "mstgcn" else {})
+        return gcn_config(self.kind, self.layout.name, 3 * len(s.streams), self.num_classes, channels=s.channels,
+                          dropout=s.dropout, **ablations)
+
+    def build_model(self) -> torch.nn.Module:
+        return build_gcn(self.model_config())
+
+    def optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(model.parameters(), lr=self.settings.lr, weight_decay=self.settings.weight_decay)
+
+    def scheduler(self, optimizer: torch.optim.Optimizer):
+        steps = self.settings.epochs * self.steps_per_epoch()
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=self.settings.lr, total_steps=steps)
+
+    def steps_per_epoch(self) -> int:
+        return -(-len(self.train) // self.settings.batch_size)
+
+    def train_batches(self, epoch: int):
+        device = self.settings.device
+        x = sequence_tensor(self.train, self.settings, self.rng).to(device)  # fresh augmentation each epoch
+        for idx in torch.randperm(len(self.train)).split(self.settings.batch_size):
             if len(idx) < 2:
                 continue  # BatchNorm needs more than one sample
-            idx = idx.to(settings.device)
-            loss = F.cross_entropy(model(x[idx]), y_train[idx], weight=weight, label_smoothing=0.1)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-    return model.eval()
+            idx = idx.to(device)
+            yield x[idx], self.labels[idx]
+
+    def loss(self, model: torch.nn.Module, batch) -> torch.Tensor:
+        x, y = batch
+        return F.cross_entropy(model(x), y, weight=self.weight, label_smoothing=0.1)
+
+
+def fit_gcn(model_name: str, train: list[SkeletonSample], num_classes: int,
+            settings: GCNSettings = GCNSettings(), out_dir: str | Path | None = None) -> torch.nn.Module:
+    """One GCN on all ``settings.streams``, trained on ``train`` by the training engine (:class:`GCNTask`,
+    seeded from ``settings.seed``); returned in eval mode. ``out_dir``: also write the engine's ``last.pt``
+    (a ``"gcn"`` checkpoint that :func:`smartclass.inference.load_model` reads) there."""
+    engine = Engine(EngineSettings(epochs=settings.epochs, seed=settings.seed, device=settings.device), out_dir,
+                    config={"gcn": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(settings).items()}},
+                    log=lambda message: None)
+    model, _ = engine.fit(GCNTask(model_name, train, num_classes, settings))
+    return model
+
+
+def holdout_report(root: str | Path, settings: GCNSettings = GCNSettings(), model_name: str = "mstgcn") -> dict:
+    """Train ``model_name`` on half of the UTKinect-Action3D subjects in ``root`` (one split drawn from
+    ``settings.seed``) and test it on the others: the classification report (top-1/top-3, macro-F1,
+    confusion matrix) plus ``train_seconds``, ``train_sequences``, ``test_sequences``, ``train_subjects``."""
+    from smartclass.metrics.classification import classification_report
+
+    samples = load_utkinect(str(root))
+    tr, te = next(cross_subject_splits(samples, "utkinect", repeats=1, seed=settings.seed))
+    train, test = [samples[i] for i in tr], [samples[i] for i in te]
+    t0 = time.perf_counter()
+    model = fit_gcn(model_name, train, len(UTKINECT_ACTIONS), settings)
+    with torch.no_grad():
+        scores = model(sequence_tensor(test, settings).to(settings.device)).cpu().numpy()
+    report = classification_report(scores, np.array([s.label for s in test]), UTKINECT_ACTIONS, ks=(1, 3))
+    report.update(train_seconds=time.perf_counter() - t0, train_sequences=len(train), test_sequences=len(test),
+                  train_subjects=sorted({int(s.subject) for s in train}))
+    return report
 
 
 def so3_svm_predictions(train: list[SkeletonSample], test: list[SkeletonSample], frames: int = 32,
