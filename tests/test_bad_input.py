@@ -119,6 +119,8 @@ CASES = {
     # outputs found unusable before any work
     "out is a file": (["synth", "--out", "{t}/afile"], "--out '{t}/afile' is a file; expected a folder"),
     "out under a file": (["train", "--out", "{t}/afile/run"], "'{t}/afile' is a file, expected a folder"),
+    "cache is a file": (["train", "--out", "{t}/t", "train.cache_dir={t}/afile"],
+                        "train.cache_dir '{t}/afile' is a file; expected a folder"),
     "report name": (["eval", "--checkpoint", "{ck}", "--out", "{t}/r.txt"], "expected a file name ending in .json"),
     "predictions": (["eval", "--checkpoint", "{ck}", "--out", "{t}/e/r.json", "--predictions", "{t}/p.txt"],
                     "--predictions '{t}/p.txt': expected a file name ending in .csv or .jsonl"),

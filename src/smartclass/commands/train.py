@@ -57,6 +57,7 @@ def register(app: typer.Typer) -> None:
         if list(tc.lr_milestones) != sorted(set(tc.lr_milestones)):
             raise ConfigError(f"train.lr_milestones must be increasing epoch numbers ≥ 0, got {list(tc.lr_milestones)}")
         check_out_dir(out)
+        check_out_dir(Path(tc.cache_dir), "train.cache_dir")
         if resume:  # read (safely) before hours of data rendering, not after
             from smartclass.checkpoint import read_checkpoint
             from smartclass.errors import InputError
