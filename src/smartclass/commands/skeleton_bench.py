@@ -59,6 +59,11 @@ def register(app: typer.Typer) -> None:
                                       "the single-scale ablation"),
         temporal_kernel: int = typer.Option(5, help="MST-GCN's temporal kernel size in every dilated branch (odd; "
                                             "3 is MS-G3D's)"),
+        preprocess: str = typer.Option("none", help="none, or reference: Vemulapalli et al.'s per-frame "
+                                       "pre-processing for every model (hip centre at the origin, frames with a "
+                                       "zero-length bone dropped, training-set bone lengths, hips turned onto x)"),
+        svm_dtw: bool = typer.Option(False, help="so3-svm: the reference's temporal model (DTW to each class's "
+                                     "nominal curve, its Fourier pyramid, one-vs-all SVMs with C=1)"),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
         import torch
@@ -111,7 +116,8 @@ def register(app: typer.Typer) -> None:
             settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
                                    flip=flip, flip_tta=flip_tta, recorded_time=recorded_time, channels=widths, lr=lr,
                                    batch_size=batch_size, seed=seed, seeds=seeds, device=device, dynamic=dynamic,
-                                   attention=attention, dilations=scales, kernel=temporal_kernel)
+                                   attention=attention, dilations=scales, kernel=temporal_kernel,
+                                   preprocess=preprocess, svm_dtw=svm_dtw)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
                                 progress=lambda m: status.update(m), labels=labels, workers=workers)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
@@ -137,6 +143,8 @@ def register(app: typer.Typer) -> None:
                        + (f" --device {device}" if device != "cpu" else "")
                        + (" --no-dynamic" if not dynamic else "") + (" --no-attention" if not attention else "")
                        + (f" --dilations {dilations}" if scales != GCNSettings.dilations else "")
-                       + (f" --temporal-kernel {temporal_kernel}" if temporal_kernel != GCNSettings.kernel else ""))
+                       + (f" --temporal-kernel {temporal_kernel}" if temporal_kernel != GCNSettings.kernel else "")
+                       + (f" --preprocess {preprocess}" if preprocess != GCNSettings.preprocess else "")
+                       + (" --svm-dtw" if svm_dtw else ""))
             write_results(out.stem, res, command, out.parent)
             typer.echo(f"wrote {out}")

@@ -18,11 +18,12 @@ import torch.nn.functional as F
 
 from smartclass.data.skeleton import (MSR_ACTION3D_ACTIONS, UTKINECT_ACTIONS, UTKINECT_LABEL_FILE, SkeletonSample,
                                       load_msr_action3d, load_utkinect, overlapping_segments, read_utkinect_labels)
-from smartclass.errors import InputError
+from smartclass.errors import DataError, InputError
 from smartclass.layouts import get_layout
 from smartclass.metrics.classification import confusion_matrix
 from smartclass.models.gcn import MODEL_TAG as GCN_TAG, build_gcn, gcn_config
-from smartclass.skeleton.baselines import SO3SVM
+from smartclass.skeleton.baselines import SO3DTWSVM, SO3SVM
+from smartclass.skeleton.preprocess import reference_bone_lengths, reference_preprocess, swap_yz
 from smartclass.skeleton.so3 import so3_features
 from smartclass.skeleton.augment import random_augment
 from smartclass.skeleton.streams import make_streams, mirror_sequence, normalise_sequence, resample
@@ -35,6 +36,7 @@ DATASETS: dict[str, Callable[[str], list[SkeletonSample]]] = {
 CLASSES = {"utkinect": UTKINECT_ACTIONS, "msraction3d": MSR_ACTION3D_ACTIONS}
 NUM_CLASSES = {k: len(v) for k, v in CLASSES.items()}
 MODELS = ("mstgcn", "stgcn", "so3-svm")
+PREPROCESS = ("none", "reference")  # reference: Vemulapalli et al.'s per-frame pre-processing (skeleton.preprocess)
 
 
 @dataclass
@@ -62,6 +64,8 @@ class GCNSettings:
     dilations: tuple[int, ...] = (1, 2, 4)  # MST-GCN's temporal branches (eq. 8); (1,) is the paper's ablation
     kernel: int = 5  # MST-GCN's temporal kernel size in every branch (odd)
     device: str = "cpu"  # where the GCNs train and run ("cuda" on a GPU machine)
+    preprocess: str = "none"  # "reference": every model sees the reference pipeline's pre-processed clips
+    svm_dtw: bool = False  # so3-svm: the reference's DTW to nominal curves + its FTP + C=1 SVMs (SO3DTWSVM)
 
 
 def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: int = 5,
@@ -256,12 +260,37 @@ def holdout_report(root: str | Path, settings: GCNSettings = GCNSettings(), mode
 
 
 def so3_svm_predictions(train: list[SkeletonSample], test: list[SkeletonSample], frames: int = 32,
-                        seed: int = 0) -> np.ndarray:
-    """Predicted labels of the ``test`` clips by SO(3) + Fourier temporal pyramid + linear SVM fitted on ``train``."""
+                        seed: int = 0, dtw: bool = False) -> np.ndarray:
+    """Predicted labels of the ``test`` clips by SO(3) + Fourier temporal pyramid + linear SVM fitted on ``train``;
+    with ``dtw`` the reference's temporal model instead (:class:`SO3DTWSVM`, on the clips' own frames)."""
     layout = get_layout(train[0].layout)
+    if dtw:
+        curve = lambda s: so3_features(s.keypoint[0], layout)  # noqa: E731
+        clf = SO3DTWSVM().fit([curve(s) for s in train], np.array([s.label for s in train]))
+        return clf.predict([curve(s) for s in test])
     curve = lambda s: so3_features(resample(s.keypoint[:1], frames)[0], layout)  # noqa: E731
     clf = SO3SVM(seed=seed).fit([curve(s) for s in train], np.array([s.label for s in train]))
     return clf.predict([curve(s) for s in test])
+
+
+def reference_split(train: list[SkeletonSample], test: list[SkeletonSample]
+                    ) -> tuple[list[SkeletonSample], list[SkeletonSample]]:
+    """One split's clips pre-processed as the reference pipeline does (:func:`reference_preprocess`, first
+    person), the bones rebuilt with the mean bone lengths of the split's training clips, and turned back to the
+    camera's axes (y vertical) that the rest of the project uses. A clip left without a valid frame is a
+    :class:`DataError` naming it."""
+    layout = get_layout(train[0].layout)
+    lengths = reference_bone_lengths([s.keypoint[0] for s in train], layout)
+
+    def one(s: SkeletonSample) -> SkeletonSample:
+        kp, keep = reference_preprocess(s.keypoint[0], layout, lengths)
+        if not len(kp):
+            raise DataError(f"{s.name}: no frame in which every bone has a length (--preprocess reference)")
+        meta = dict(s.meta, **({"frames": np.asarray(s.meta["frames"])[keep]} if "frames" in s.meta else {}))
+        return replace(s, keypoint=swap_yz(kp)[None], score=None if s.score is None else s.score[:1, keep],
+                       meta=meta)
+
+    return [one(s) for s in train], [one(s) for s in test]
 
 
 def most_confused(cm: np.ndarray, classes: tuple[str, ...], top: int = 5) -> list[str]:
@@ -293,10 +322,15 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
         raise InputError(f"--seeds must be at least 1, got {settings.seeds}")
     if labels is not None and dataset != "utkinect":
         raise InputError(f"--labels applies to utkinect only; {dataset} files carry their own labels")
+    if settings.preprocess not in PREPROCESS:
+        raise InputError(f"--preprocess must be one of {list(PREPROCESS)}, got '{settings.preprocess}'")
     samples = load_utkinect(root, labels) if labels is not None else DATASETS[dataset](root)
     overlaps = label_overlaps(dataset, root, labels)
     splits = list(cross_subject_splits(samples, dataset, repeats, seed))
     truths = [np.array([samples[i].label for i in te]) for _, te in splits]  # each split's test labels
+    clips = [([samples[i] for i in tr], [samples[i] for i in te]) for tr, te in splits]  # each split's clips
+    if settings.preprocess == "reference":
+        clips = [reference_split(train, test) for train, test in clips]
     results: dict = {}
     for name in models:
         t0 = time.perf_counter()
@@ -314,15 +348,13 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
                     wrong[key] = wrong.get(key, 0) + 1
 
         if name == "so3-svm":
-            for k, (tr, te) in enumerate(splits):
-                train, test = [samples[i] for i in tr], [samples[i] for i in te]
-                score(so3_svm_predictions(train, test, settings.frames, seed), k)
+            for k, (train, test) in enumerate(clips):
+                score(so3_svm_predictions(train, test, settings.frames, seed, settings.svm_dtw), k)
                 if progress:
                     progress(f"{name} split {k + 1}/{len(splits)}: top-1 {accs[-1]:.4f}")
         else:
             members = ensemble_members(settings)
-            jobs = [(name, [samples[i] for i in tr], [samples[i] for i in te], NUM_CLASSES[dataset], member)
-                    for tr, te in splits for _, member in members]
+            jobs = [(name, train, test, NUM_CLASSES[dataset], member) for train, test in clips for _, member in members]
 
             def report(done: int, name: str = name, n: int = len(jobs), m: int = len(members)) -> None:
                 if progress:
@@ -357,6 +389,8 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
             "label_overlaps": overlaps,  # overlapping action segments of the label file: labelling errors
             "protocol": "odd subjects train / even test" if dataset == "msraction3d"
             else f"cross-subject, half the subjects train, {len(splits)} random subject splits",
+            "subjects": [{"train": sorted({int(samples[i].subject) for i in tr}),
+                          "test": sorted({int(samples[i].subject) for i in te})} for tr, te in splits],
             "workers": workers,
             "gcn_settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
             "models": results}
