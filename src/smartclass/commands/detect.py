@@ -8,7 +8,8 @@ from typing import Iterable, Optional
 
 import typer
 
-DETECTOR_RESUMABLE = ("detector.epochs", "detector.patience", "detector.time_budget_min", "threads", "device")
+DETECTOR_RESUMABLE = ("detector.epochs", "detector.patience", "detector.time_budget_min", "detector.val_conf",
+                      "detector.max_det", "threads", "device")
 
 
 def is_detector_config(config: Optional[Path], overrides: Iterable[str]) -> bool:
