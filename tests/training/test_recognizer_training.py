@@ -9,7 +9,7 @@ from smartclass.cli import main
 from smartclass.errors import InputError
 from smartclass.training.recognizer import load_checkpoint
 
-TINY = ["train.train_samples=6", "train.val_samples=3", "train.frames=3", "train.crop=24", "train.batch_size=3",
+TINY = ["train.train_samples=6", "train.val_samples=3", "synth.frames=3", "train.crop=24", "train.batch_size=3",
         "synth.students=3", "synth.width=128", "synth.height=80", "train.workers=1", "model.gcn_channels=[16,16]"]
 
 

@@ -53,8 +53,7 @@ def recognise_synthetic(checkpoint: str | os.PathLike, seed: int, device: str = 
     model, info = load_model(checkpoint, device=device, expected="mmfg")
     cfg = config_from_dict(info.get("config") or {})
     tc = cfg.train
-    synth = dataclasses.replace(cfg.synth, split="test", frames=tc.frames, fps=tc.fps, seed=seed + 1000,
-                                conditions=CONDITIONS)
+    synth = dataclasses.replace(cfg.synth, split="test", seed=seed + 1000, conditions=CONDITIONS)
     rows = []
     for index in range(len(CONDITIONS)):
         rows += [{k: v for k, v in r.items() if k != "probabilities"}

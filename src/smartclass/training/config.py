@@ -21,8 +21,6 @@ class TrainConfig:
     patience: int = ranged(15, ge=1)  # early stop after this many epochs without a better validation macro-F1
     train_samples: int = ranged(15000, ge=2)
     val_samples: int = ranged(1000, ge=1)
-    frames: int = ranged(16, ge=1)
-    fps: float = ranged(5.0, gt=0)
     crop: int = ranged(64, ge=16)
     vocabulary: str = one_of("fine", tuple(VOCABULARIES))
     focal_gamma: float = ranged(2.0, ge=0)

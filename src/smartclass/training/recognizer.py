@@ -71,24 +71,25 @@ def unpack(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.
 
 def synth_data(synth_cfg, split: str, n: int, tc: TrainConfig, log: Callable[[str], None] = print,
                progress: Callable[[int, int], None] | None = None) -> dict:
-    """``n`` rendered per-student samples of ``split``, cached on disk under ``tc.cache_dir``;
+    """``n`` rendered per-student samples of ``split`` (clips of ``synth_cfg.frames`` frames at
+    ``synth_cfg.fps``: the config's one source of clip length and rate), cached on disk under ``tc.cache_dir``;
     ``progress(done, total)`` after each rendered clip."""
     import dataclasses
 
     from smartclass.config import to_dict
     from smartclass.synth.dataset import SynthStudentClips
 
-    cfg = dataclasses.replace(synth_cfg, split=split, fps=tc.fps)
+    cfg = dataclasses.replace(synth_cfg, split=split)
     from smartclass.synth.generator import GENERATOR_VERSION
 
-    key = json.dumps({"synth": to_dict(cfg), "n": n, "frames": tc.frames, "crop": tc.crop, "vocabulary": tc.vocabulary,
+    key = json.dumps({"synth": to_dict(cfg), "n": n, "crop": tc.crop, "vocabulary": tc.vocabulary,
                       "generator": GENERATOR_VERSION}, sort_keys=True)
     path = Path(tc.cache_dir) / f"synth-{split}-{hashlib.sha1(key.encode()).hexdigest()[:12]}.pt"
     if path.is_file():
         log(f"using cached {split} data {path}")
         return torch.load(path, map_location="cpu", weights_only=True)
     t0 = time.perf_counter()
-    items = SynthStudentClips(cfg, n, frames=tc.frames, crop=tc.crop, vocabulary=tc.vocabulary).materialise(tc.workers, progress)
+    items = SynthStudentClips(cfg, n, frames=cfg.frames, crop=tc.crop, vocabulary=tc.vocabulary).materialise(tc.workers, progress)
     data = pack(items)
     log(f"rendered {n} {split} samples in {time.perf_counter() - t0:.0f} s")
     with atomic_path(path) as tmp:
