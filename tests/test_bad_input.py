@@ -73,7 +73,8 @@ def files(tmp_path_factory) -> Path:
             if folder == "utk_frame":
                 rows[6] = "7.5" + rows[6][1:]
             (root / f"joints_s{s:02d}_e01.txt").write_text("\n".join(rows) + "\n")
-            labels += [f"s{s:02d}_e01", "walk: 1 30", "sitDown: 31 60"] + (["walk: 31 40"] if folder == "utk_dup" else [])
+            labels += [f"s{s:02d}_e01", "walk: 1 30", "sitDown: 31 60"]
+            labels += ["walk: 31 40"] if folder == "utk_dup" else []
         (root / "actionLabel.txt").write_text("\n".join(labels) + "\n")
     # data sets whose split list leaves the root
     for folder, entry in (("ds_up", "../../etc"), ("ds_abs", "/etc")):
@@ -84,6 +85,9 @@ def files(tmp_path_factory) -> Path:
 
 
 # (argv with {t} for the fixture folder, expected fragment of the one-line error)
+IMAGE = ["metrics", "image", "--ref", "{t}/a.png", "--test"]
+FUSION = ["metrics", "fusion", "--vi"]
+BENCH = ["skeleton-bench", "--dataset", "utkinect", "--root"]
 CASES = {
     # config keys: ranges, types, choices, non-finite values, files
     "count < 1": (["config", "show", "synth.frames=0"], "config key 'synth.frames': expected ≥ 1, got 0"),
@@ -93,9 +97,9 @@ CASES = {
     "patience 0": (["config", "show", "train.patience=0"], "config key 'train.patience': expected ≥ 1, got 0"),
     "seed < 0": (["config", "show", "seed=-1"], "config key 'seed': expected ≥ 0, got -1"),
     "list item": (["config", "show", "model.gcn_channels=[8,0]"], "'model.gcn_channels': expected every item ≥ 1"),
-    "wrong type": (["config", "show", "synth.frames=many"], "config key 'synth.frames': expected an integer, got 'many'"),
+    "wrong type": (["config", "show", "synth.frames=many"], "'synth.frames': expected an integer, got 'many'"),
     "fraction": (["config", "show", "synth.clips=1.5"], "config key 'synth.clips': expected an integer, got 1.5"),
-    "choice": (["config", "show", "synth.split=dev"], "'synth.split': expected one of ['train', 'val', 'test'], got 'dev'"),
+    "choice": (["config", "show", "synth.split=dev"], "expected one of ['train', 'val', 'test'], got 'dev'"),
     "unknown key": (["config", "show", "train.learning_rate=1"], "unknown config key 'train.learning_rate'"),
     "not key=value": (["config", "show", "frames"], "override 'frames' is not of the form key=value"),
     "section scalar": (["config", "show", "synth=3"], "config key 'synth': expected a mapping of fields, got 3"),
@@ -112,7 +116,7 @@ CASES = {
     "unknown option": (["train", "--bogus"], "No such option: --bogus"),
     "size": (["synth", "--out", "{t}/s", "--size", "10x10"], "--size: expected at least 64x48, got '10x10'"),
     "option → key": (["synth", "--out", "{t}/s", "--students", "99"], "'synth.students': expected ≥ 1 and ≤ 16"),
-    "lr option": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk", "--lr", "nan"],
+    "lr option": (BENCH + ["{t}/utk", "--lr", "nan"],
                   "--lr must be a positive finite number, got nan"),
     "eval spec": (["eval", "--checkpoint", "{ck}", "--data", "synth:samples=0", "--out", "{t}/e/r.json"],
                   "--data synth:samples=0: samples must be an integer ≥ 1, got '0'"),
@@ -124,45 +128,46 @@ CASES = {
     "report name": (["eval", "--checkpoint", "{ck}", "--out", "{t}/r.txt"], "expected a file name ending in .json"),
     "predictions": (["eval", "--checkpoint", "{ck}", "--out", "{t}/e/r.json", "--predictions", "{t}/p.txt"],
                     "--predictions '{t}/p.txt': expected a file name ending in .csv or .jsonl"),
-    "bench out": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk", "--out", "{t}/afile/r.json"],
+    "bench out": (BENCH + ["{t}/utk", "--out", "{t}/afile/r.json"],
                   "'{t}/afile' is a file, expected a folder"),
     # checkpoints
     "checkpoint missing": (["eval", "--checkpoint", "{t}/none.pt"], "checkpoint '{t}/none.pt' does not exist"),
-    "checkpoint garbage": (["eval", "--checkpoint", "{t}/random.pt"], "checkpoint '{t}/random.pt' holds something other"),
+    "checkpoint garbage": (["eval", "--checkpoint", "{t}/random.pt"], "'{t}/random.pt' holds something other"),
     "checkpoint text": (["eval", "--checkpoint", "{t}/text.png"], "checkpoint '{t}/text.png' holds something other"),
     "checkpoint empty": (["eval", "--checkpoint", "{t}/empty.png"], "checkpoint '{t}/empty.png' is not a readable"),
-    "checkpoint list": (["eval", "--checkpoint", "{t}/list.pt"], "checkpoint '{t}/list.pt' is not a smartclass checkpoint"),
+    "checkpoint list": (["eval", "--checkpoint", "{t}/list.pt"], "'{t}/list.pt' is not a smartclass checkpoint"),
     # images
-    "image missing": (["metrics", "image", "--ref", "{t}/a.png", "--test", "{t}/none.png"], "--test image '{t}/none.png' does not exist"),
-    "image folder": (["metrics", "image", "--ref", "{t}/a.png", "--test", "{t}/adir"], "--test image '{t}/adir' is a folder"),
-    "not an image": (["metrics", "image", "--ref", "{t}/a.png", "--test", "{t}/text.png"], "'{t}/text.png' could not be decoded"),
-    "empty image": (["metrics", "image", "--ref", "{t}/a.png", "--test", "{t}/empty.png"], "'{t}/empty.png' could not be decoded"),
-    "truncated PNG": (["metrics", "image", "--ref", "{t}/a.png", "--test", "{t}/cut.png"], "'{t}/cut.png' is a truncated PNG"),
-    "truncated JPEG": (["metrics", "fusion", "--vi", "{t}/a.jpg", "--ir", "{t}/cut.jpg", "--fused", "{t}/a.jpg"],
+    "image missing": (IMAGE + ["{t}/none.png"], "--test image '{t}/none.png' does not exist"),
+    "image folder": (IMAGE + ["{t}/adir"], "--test image '{t}/adir' is a folder"),
+    "not an image": (IMAGE + ["{t}/text.png"], "'{t}/text.png' could not be decoded"),
+    "empty image": (IMAGE + ["{t}/empty.png"], "'{t}/empty.png' could not be decoded"),
+    "truncated PNG": (IMAGE + ["{t}/cut.png"], "'{t}/cut.png' is a truncated PNG"),
+    "truncated JPEG": (FUSION + ["{t}/a.jpg", "--ir", "{t}/cut.jpg", "--fused", "{t}/a.jpg"],
                        "--ir image '{t}/cut.jpg' is a truncated JPEG"),
-    "16-bit image": (["metrics", "image", "--ref", "{t}/a.png", "--test", "{t}/u16.png"],
+    "16-bit image": (IMAGE + ["{t}/u16.png"],
                      "'{t}/u16.png' holds uint16 values; expected an 8-bit image"),
-    "float NaN image": (["metrics", "fusion", "--vi", "{t}/grey.png", "--ir", "{t}/nan.tiff", "--fused", "{t}/grey.png"],
+    "float NaN image": (FUSION + ["{t}/grey.png", "--ir", "{t}/nan.tiff", "--fused", "{t}/grey.png"],
                         "'{t}/nan.tiff' holds float32 values, some of them NaN or inf; expected an 8-bit image"),
-    "image sizes": (["metrics", "image", "--ref", "{t}/a.png", "--test", "{t}/small.png"], "image sizes differ"),
-    "image channels": (["metrics", "image", "--ref", "{t}/a.png", "--test", "{t}/grey.png"], "differ in channels"),
-    "fusion mode": (["metrics", "fusion", "--vi", "{t}/a.png", "--ir", "{t}/a.png", "--fused", "{t}/a.png", "--mode", "x"],
+    "image sizes": (IMAGE + ["{t}/small.png"], "image sizes differ"),
+    "image channels": (IMAGE + ["{t}/grey.png"], "differ in channels"),
+    "fusion mode": (FUSION + ["{t}/a.png", "--ir", "{t}/a.png", "--fused", "{t}/a.png", "--mode", "x"],
                     "mode must be 'standard' or 'vifb', got 'x'"),
     # skeleton data and protocols
-    "NaN joints": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk_nan", "--model", "so3-svm"],
+    "NaN joints": (BENCH + ["{t}/utk_nan", "--model", "so3-svm"],
                    "joints_s01_e01.txt:5: expected finite numbers, got NaN or inf"),
-    "frame number": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk_frame", "--model", "so3-svm"],
+    "frame number": (BENCH + ["{t}/utk_frame", "--model", "so3-svm"],
                      "joints_s01_e01.txt:7: frame number 7.5 is not a whole number"),
-    "duplicate action": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk_dup", "--model", "so3-svm"],
+    "duplicate action": (BENCH + ["{t}/utk_dup", "--model", "so3-svm"],
                          "actionLabel.txt:4: action 'walk' appears twice for s01_e01"),
-    "no test subject": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk_one", "--model", "so3-svm"],
+    "no test subject": (BENCH + ["{t}/utk_one", "--model", "so3-svm"],
                         "the data has 1 subject [1]; expected at least 2"),
-    "labels outside": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk", "--labels", "../utk/actionLabel.txt"],
+    "labels outside": (BENCH + ["{t}/utk", "--labels", "../utk/actionLabel.txt"],
                        "--labels: '../utk/actionLabel.txt' must be a plain name inside '{t}/utk'"),
-    "labels absolute": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/utk", "--labels", "/etc/passwd"],
+    "labels absolute": (BENCH + ["{t}/utk", "--labels", "/etc/passwd"],
                         "--labels: '/etc/passwd' must be a plain name inside"),
-    "root is a file": (["skeleton-bench", "--dataset", "utkinect", "--root", "{t}/afile"], "UTKinect root '{t}/afile' is not a directory"),
-    "demo root file": (["demo", "--out", "{t}/demo", "--root", "{t}/afile", "--frames", "1"], "'{t}/afile' is a file; expected the UTKinect-Action3D folder"),
+    "root is a file": (BENCH + ["{t}/afile"], "UTKinect root '{t}/afile' is not a directory"),
+    "demo root file": (["demo", "--out", "{t}/demo", "--root", "{t}/afile", "--frames", "1"],
+                       "'{t}/afile' is a file; expected the UTKinect-Action3D folder"),
     # data-set split lists that leave their root
     "split id ..": (["eval", "--checkpoint", "{ck}", "--data", "{t}/ds_up", "--out", "{t}/e/r.json"],
                     "splits/test.txt:1: '../../etc' must be a plain name inside"),

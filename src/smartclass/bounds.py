@@ -3,8 +3,8 @@
 
 ``count: int = ranged(4, ge=1)`` is a dataclass field whose metadata holds its bounds, and
 ``split: str = one_of("train", ("train", "val", "test"))`` one whose value must be listed; for a tuple field
-they apply to every item (and a tuple of choices must not be empty). Every float key must also be finite (no ``.nan``/``.inf`` in YAML) unless
-declared with ``finite=False``.
+they apply to every item (and a tuple of choices must not be empty). Every float key must also be finite (no
+``.nan``/``.inf`` in YAML) unless declared with ``finite=False``.
 """
 
 from __future__ import annotations

@@ -270,7 +270,8 @@ def read_clip(folder: str | os.PathLike, modalities: tuple[str, ...] = tuple(MOD
         except DataError:
             raise
         except (TypeError, ValueError, AttributeError, KeyError) as e:
-            raise DataError(f"{ann_path}: {where}malformed ({e.__class__.__name__}: {e}); see docs/data-format.md") from None
+            raise DataError(f"{ann_path}: {where}malformed ({e.__class__.__name__}: {e}); "
+                            "see docs/data-format.md") from None
     return _clip_from(ann, condition, fps, images, cams, shake, students)
 
 

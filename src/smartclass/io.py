@@ -39,9 +39,9 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 def strict_json(obj: Any) -> Any:
     """``obj`` with every non-finite float (NaN, ±inf; Python, numpy or 0-d tensor) replaced by ``None`` and a
-    sibling ``"<key>_null_reason"`` in its dict saying why (``"not finite: nan"``, ``…: inf``, ``…: -inf``); numpy scalars and
-    arrays become plain Python values. Lists cannot hold a reason beside the value, so their dict gets one
-    ``"<key>_null_reason"`` naming the positions."""
+    sibling ``"<key>_null_reason"`` in its dict saying why (``"not finite: nan"``, ``…: inf``, ``…: -inf``);
+    numpy scalars and arrays become plain Python values. Lists cannot hold a reason beside the value, so their
+    dict gets one ``"<key>_null_reason"`` naming the positions."""
 
     def reason(v: float) -> str:
         return "not finite: " + ("nan" if math.isnan(v) else ("inf" if v > 0 else "-inf"))

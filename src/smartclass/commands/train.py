@@ -131,7 +131,8 @@ def register(app: typer.Typer) -> None:
 
         config_path = out.with_name(out.stem + ".config.yaml")
         report["modalities"] = {  # which inputs each group of figures used
-            "classification": list(model.cfg.modalities), "enhancement": ["rgb"], "fusion_feature_map": ["rgb", "thermal"],
+            "classification": list(model.cfg.modalities), "enhancement": ["rgb"],
+            "fusion_feature_map": ["rgb", "thermal"],
             "samples": len(data_set["label"]), "samples_with_depth": int(data_set["has_depth"].sum()),
             "samples_with_thermal": int(data_set["has_thermal"].sum()),
         }

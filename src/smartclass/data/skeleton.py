@@ -126,9 +126,11 @@ def read_utkinect_labels(path: str | Path) -> dict[str, dict[str, tuple[int, int
             try:
                 current[action] = (int(a), int(b))
             except ValueError:
-                raise DataError(f"{path}:{lineno}: start and end must be whole frame numbers, got {a!r} {b!r}") from None
+                raise DataError(f"{path}:{lineno}: start and end must be whole frame numbers, "
+                                f"got {a!r} {b!r}") from None
             if current[action][0] > current[action][1]:
-                raise DataError(f"{path}:{lineno}: '{action}' starts at frame {a} after it ends at {b}; expected start ≤ end")
+                raise DataError(f"{path}:{lineno}: '{action}' starts at frame {a} after it ends at {b}; "
+                                "expected start ≤ end")
     return out
 
 
@@ -299,7 +301,8 @@ def load_pyskl(path: str | Path, layout: str = "ntu_25") -> tuple[list[SkeletonS
         if kp.ndim != 4:
             raise DataError(f"PYSKL pickle '{path}': annotation {i} keypoint has shape {kp.shape}; expected (M, T, V, C)")
         if not np.isfinite(kp).all():
-            raise DataError(f"PYSKL pickle '{path}': annotation {i} keypoint holds NaN or inf; expected finite coordinates")
+            raise DataError(f"PYSKL pickle '{path}': annotation {i} keypoint holds NaN or inf; "
+                            "expected finite coordinates")
         score = ann.get("keypoint_score")
         samples.append(SkeletonSample(kp, label, int(ann.get("subject", -1)),
                                       str(ann.get("frame_dir", i)), layout,
