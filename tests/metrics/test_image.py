@@ -69,3 +69,19 @@ def test_nmi_known_values():
     assert normalised_mutual_information(c, c) == 1.0 and normalised_mutual_information(c, x) == 0.0
     with pytest.raises(InputError, match="bins must divide 256"):
         normalised_mutual_information(x, y, bins=3)
+
+
+def test_non_finite_intensities_are_named():
+    import numpy as np
+    import pytest
+
+    from smartclass.errors import InputError
+    from smartclass.metrics.image import psnr, ssim
+
+    a = np.zeros((16, 16))
+    b = a.copy()
+    b[2, 3] = np.nan
+    with pytest.raises(InputError, match=r"test holds NaN or inf at 1 of 256 values"):
+        psnr(a, b)
+    with pytest.raises(InputError, match=r"reference holds NaN or inf"):
+        ssim(b + np.inf, a)

@@ -17,7 +17,7 @@ from smartclass.errors import InputError
 
 
 def as_array(x: Any, name: str = "image") -> np.ndarray:
-    """numpy view of an array or torch tensor; rejects empty and non-numeric input by name."""
+    """numpy view of an array or torch tensor; rejects empty, non-numeric and non-finite input by name."""
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     a = np.asarray(x)
@@ -25,6 +25,9 @@ def as_array(x: Any, name: str = "image") -> np.ndarray:
         raise InputError(f"{name} is empty")
     if not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise InputError(f"{name} must be numeric, got dtype {a.dtype}")
+    if np.issubdtype(a.dtype, np.inexact) and not np.isfinite(a).all():
+        raise InputError(f"{name} holds NaN or inf at {int((~np.isfinite(a)).sum())} of {a.size} values; "
+                         "expected finite intensities")
     return a
 
 
