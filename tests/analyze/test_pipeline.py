@@ -163,3 +163,19 @@ def test_a_live_source_flushes_as_it_goes(synth_small, tmp_path, doubles):
     assert s["frames_processed"] + s["input"]["dropped_frames"] == 20
     assert flushed and min(flushed) < s["frames_processed"]  # outputs existed before the end
     assert any("ended" in w for w in s["warnings"])
+
+
+def test_gate_matches_the_enhancement_modules_gate():
+    from smartclass.analyze.lowlight import ANALYZE_GATE, gate
+    from smartclass.enhance.differentiable import illumination_gate
+
+    rng = np.random.default_rng(0)
+    for scale in (0.1, 0.25, 0.3, 0.5, 1.0):
+        img = (rng.integers(0, 256, (64, 96, 3)) * scale).astype(np.uint8)
+        assert gate(mean_luma(img, step=1), *ANALYZE_GATE) == pytest.approx(illumination_gate(img, *ANALYZE_GATE), abs=1e-5)
+
+
+def test_default_stride_gives_at_least_three_decisions_a_second():
+    for fps in (5.0, 10.0, 24.0, 25.0, 29.97, 30.0, 60.0):
+        k = AnalyzeSettings().stride(fps)
+        assert 3.0 <= fps / k < 6.1 or fps < 3

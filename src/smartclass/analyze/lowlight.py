@@ -1,7 +1,7 @@
 """Low-light enhancement where, and only where, the frame is dark.
 
 The illumination of a frame is measured by its mean BT.601 luma and turned into a gate ``g`` in [0, 1] by
-:func:`smartclass.enhance.differentiable.illumination_gate` with the thresholds :data:`ANALYZE_GATE` (0.25,
+:func:`gate` (the smoothstep of :func:`smartclass.enhance.differentiable.illumination_gate`) with the thresholds :data:`ANALYZE_GATE` (0.25,
 0.33). The enhancement module's own :data:`~smartclass.enhance.differentiable.FRAME_GATE` (0.40, 0.46) sits in
 the gap between SmartClass-Synth's low-light (≤ 0.31) and normal (≥ 0.51) frames, but real, normally lit
 classrooms are dimmer than the synthetic ones: the lecture-hall video of ``../shared/data/video`` has a mean
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from smartclass.enhance.differentiable import LUMA, illumination_gate
+from smartclass.enhance.differentiable import LUMA
 
 ANALYZE_GATE = (0.25, 0.33)
 """``(dark, bright)`` mean-luma thresholds of the analysis: fully enhanced at or below 0.25, untouched at or above 0.33."""
@@ -29,6 +29,14 @@ def mean_luma(rgb: np.ndarray, step: int = 4) -> float:
     return float((sub @ np.asarray(LUMA, np.float32)).mean() / 255.0) if sub.size else 0.0
 
 
+def gate(luma: float, dark: float, bright: float) -> float:
+    """:func:`~smartclass.enhance.differentiable.illumination_gate`'s smoothstep, ``u = clip((bright − s)/(bright −
+    dark), 0, 1)``, ``g = u²(3 − 2u)``, on a measured mean luma ``s`` (in numpy: the torch round trip of the
+    enhancement module's frame path costs more than the rest of this stage on a loaded CPU)."""
+    u = min(max((bright - luma) / (bright - dark), 0.0), 1.0)
+    return u * u * (3.0 - 2.0 * u)
+
+
 class DarkFrameEnhancer:
     """``enhancer(rgb) -> (frame for the detector, dark?)`` (see the module doc)."""
 
@@ -36,7 +44,7 @@ class DarkFrameEnhancer:
         self.dark, self.bright, self.enabled = dark, bright, enabled
 
     def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, bool]:
-        g = float(illumination_gate(rgb[::4, ::4], self.dark, self.bright))  # a mean: every 4th pixel is enough
+        g = gate(mean_luma(rgb), self.dark, self.bright)
         if g <= 0.0 or not self.enabled:
             return rgb, g > 0.0
         from smartclass.enhance.retinex import multiscale_weighted_guided_retinex

@@ -15,7 +15,7 @@ Stages (each its own module):
 * :mod:`~smartclass.analyze.outputs` and :mod:`~smartclass.analyze.report` — files under ``--out``.
 
 A behaviour decision is made for every tracked student at every detection step, i.e. ``fps / detect_every``
-times a second (≥ 2 is required; the default stride is chosen for ≈ 5 decisions a second).
+times a second (≥ 2 is required; the default stride K = ⌊fps/3⌋ gives 3 to 6: 3 at 30 fps, 3.1 at 25 fps).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from smartclass.tracking.reentry import ReentryLinker
 class AnalyzeSettings:
     """Settings of one analysis (the CLI's options)."""
 
-    detect_every: int = 0  # 0: auto, about 5 detections (behaviour decisions) per second
+    detect_every: int = 0  # 0: auto, at least 3 detections (behaviour decisions) per second
     batch: int = 4  # frames per detector call (1 for live sources)
     tracker: str = "bytetrack"
     lost_seconds: float = 3.0  # a track hidden longer ends (the re-entry linker may give its id back)
@@ -68,7 +68,7 @@ class AnalyzeSettings:
     def stride(self, fps: float) -> int:
         if self.detect_every < 0:
             raise ConfigError(f"--detect-every: expected ≥ 1 (or 0 for automatic), got {self.detect_every}")
-        return self.detect_every or max(1, int(round(fps / 5.0)))
+        return self.detect_every or max(1, int(fps // 3.0))
 
 
 @dataclass

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("out/analyze"), "--out", help="output folder"),
         checkpoint: Optional[Path] = typer.Option(None, help="detector checkpoint (default: synth8 for synth:, "
                                                   "clabehavior for real video)"),
-        detect_every: int = typer.Option(0, help="detect on every K-th frame (0: about 5 detections a second)"),
+        detect_every: int = typer.Option(0, help="detect on every K-th frame (0: K = fps//3, at least 3 detections a second)"),
         batch: int = typer.Option(4, help="frames per detector call"),
         tracker: str = typer.Option("bytetrack", help="bytetrack, botsort (drifting camera) or iou (baseline)"),
         smoothing: str = typer.Option("viterbi", help="viterbi, hysteresis or none"),
