@@ -55,8 +55,20 @@ def pack(items: list[dict]) -> dict[str, torch.Tensor]:
 
 
 def model_inputs(b: dict) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-    """``(rgb, depth, thermal)`` of an unpacked batch, ``None`` for a modality the batch lacks."""
+    """``(rgb, depth, thermal)`` of an unpacked batch, ``None`` for a modality no sample of the batch has
+    (samples that lack a modality the others have are masked per sample: :func:`presence`)."""
     return b["rgb"], b["depth"] if b["has_depth"] else None, b["thermal"] if b["has_thermal"] else None
+
+
+def presence(b: dict) -> torch.Tensor | None:
+    """The ``(B, 2)`` (depth, thermal) mask of an unpacked batch for the model's ``present``: ``None`` when every
+    sample has every modality the batch passes, so a clip missing one modality is handled on its own instead
+    of dropping that modality for the whole batch."""
+    p = b.get("present")
+    if p is None:
+        return None
+    p = p & torch.tensor([b["has_depth"], b["has_thermal"]], device=p.device)
+    return None if bool(p.all()) or not (b["has_depth"] or b["has_thermal"]) else p
 
 
 def unpack(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -65,7 +77,8 @@ def unpack(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.
         "rgb": data["rgb"][idx].float() / 255, "rgb_clean": data["rgb_clean"][idx].float() / 255,
         "depth": data["depth"][idx].float(), "thermal": data["thermal"][idx].float(),
         "keypoints": data["keypoints"][idx], "label": data["label"][idx], "condition": data["condition"][idx],
-        "has_depth": bool(data["has_depth"][idx].all()), "has_thermal": bool(data["has_thermal"][idx].all()),
+        "has_depth": bool(data["has_depth"][idx].any()), "has_thermal": bool(data["has_thermal"][idx].any()),
+        "present": torch.stack([data["has_depth"][idx], data["has_thermal"][idx]], 1),
     }
 
 
@@ -219,12 +232,13 @@ def predict(model: TrimodalRecognizer, data: dict, batch_size: int = 16, ground_
     out = []
     for idx in torch.arange(len(data["label"])).split(batch_size):
         b = _batch_on(unpack(data, idx), dev)
-        o = model(*model_inputs(b), keypoints=b["keypoints"] if ground_truth_keypoints else None)
+        o = model(*model_inputs(b), keypoints=b["keypoints"] if ground_truth_keypoints else None, present=presence(b))
         if not flip:
             out.append(o.logits.cpu())
             continue
         m = mirror(b)
-        o2 = model(*model_inputs(m), keypoints=m["keypoints"] if ground_truth_keypoints else None)
+        o2 = model(*model_inputs(m), keypoints=m["keypoints"] if ground_truth_keypoints else None,
+                   present=presence(m))
         out.append(((o.logits.softmax(1) + o2.logits.softmax(1)) / 2).log().cpu())
     return torch.cat(out)
 
@@ -321,6 +335,9 @@ class RecognizerTask(Task):
         b = _batch_on(batch, next(model.parameters()).device)
         present = (modality_dropout_mask(len(b["label"]), self.tc.modality_dropout, device=b["label"].device)
                    if self.tc.modality_dropout > 0 else None)
+        have = presence(b)  # samples without a modality the batch has
+        if have is not None:
+            present = have if present is None else present & have
         o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None, present=present)
         total, parts, _ = self.criterion(o, b)
         return total, parts
