@@ -67,8 +67,9 @@ def presence(b: dict) -> torch.Tensor | None:
     p = b.get("present")
     if p is None:
         return None
-    p = p & torch.tensor([b["has_depth"], b["has_thermal"]], device=p.device)
-    return None if bool(p.all()) or not (b["has_depth"] or b["has_thermal"]) else p
+    # a modality no sample has is passed as None (the model's own path), so its column masks nothing
+    p = p | ~torch.tensor([b["has_depth"], b["has_thermal"]], device=p.device)
+    return None if bool(p.all()) else p
 
 
 def unpack(data: dict[str, torch.Tensor], idx: torch.Tensor) -> dict[str, torch.Tensor]:
