@@ -73,7 +73,7 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
     from smartclass.metrics.fusion import fusion_epi, mutual_information, qabf
     from smartclass.metrics.image import psnr, ssim
     from smartclass.metrics.speed import measure
-    from smartclass.training.recognizer import model_inputs, predict, unpack
+    from smartclass.training.recognizer import model_inputs, predict, presence, unpack
 
     names = class_names(vocabulary)
     if model.cfg.num_classes != len(names):
@@ -104,7 +104,7 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
     b = unpack(data, idx)
     t = b["rgb"].shape[1] // 2
     with torch.no_grad():
-        o = model(*model_inputs(b))
+        o = model(*model_inputs(b), present=presence(b))
     q = {"psnr_input": [], "psnr_enhanced": [], "ssim_input": [], "ssim_enhanced": [], "mi": [], "qabf": [], "epi": []}
     T = b["rgb"].shape[1]
     for i in range(len(idx)):
@@ -116,7 +116,7 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
             enh = _grey255(o.enhanced[i * T + t]).transpose(1, 2, 0)
             q["psnr_enhanced"].append(psnr(ref, enh))
             q["ssim_enhanced"].append(ssim(ref, enh))
-        if b["has_thermal"]:
+        if b["present"][i, 1]:  # this sample has a thermal frame
             fused = o.fusion.fused[i * T + t].mean(0, keepdim=True)[None]
             fused = F.interpolate(fused, size=raw.shape[:2], mode="bilinear", align_corners=False)[0, 0]
             fused = (fused - fused.min()) / (fused.max() - fused.min()).clamp_min(1e-6)
