@@ -32,3 +32,9 @@ def test_demo_lines_are_not_wrapped_at_80_columns(tmp_path, capsys):
                  "--checkpoint", str(tmp_path / "none.pt")]) == 0
     said = capsys.readouterr().out
     assert f"UTKinect-Action3D not found at '{root}': skipping the skeleton part" in said
+
+
+def test_no_arguments_shows_the_help_not_an_empty_error(capsys):
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert "Usage: smartclass" in out + err and "error:" not in out + err

@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as e:  # click's usage errors: one line naming the option, and where help is
         if isinstance(e, _click_exception()):
+            if not e.format_message():  # no arguments at all: click shows the help itself
+                e.show()
+                return e.exit_code
             ctx = getattr(e, "ctx", None)
             where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             console(stderr=True).print(f"[bold red]error:[/] {_one_line(e.format_message())}{where}", markup=True)
