@@ -71,3 +71,7 @@ def test_registry_rebuilds_from_plain_config(model):
         assert torch.equal(rebuilt.eval()(x)[0], model(x)[0])
     with pytest.raises(ConfigError, match="model_config"):
         build_detector({"nope": 1})
+    legacy = build_detector({"kind": "realframe", **cfg})  # first-version checkpoints
+    assert isinstance(legacy, RealFrameDetector)
+    with pytest.raises(ConfigError, match="kind"):
+        build_detector({"kind": "nope"})

@@ -41,6 +41,9 @@ def detector_config(model: RealFrameDetector | ClipDetector) -> dict:
 def build_detector(model_config: dict) -> RealFrameDetector | ClipDetector:
     """Rebuild a detector from :func:`detector_config`'s dict (the registry's builder for ``"detector"``)."""
     cfg = dict(model_config)
+    # checkpoints written by the first version carry {"kind": "realframe", ...}
+    if cfg.pop("kind", "realframe") != "realframe":
+        raise ConfigError(f"unknown detector kind '{model_config['kind']}'; expected 'realframe'")
     try:
         if "arch" in cfg:
             return clip_detector(ClipDetectorConfig(**cfg))
