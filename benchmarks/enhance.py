@@ -169,10 +169,8 @@ QUALITY_CONDITIONS = ("low_light", "normal")
 
 def _student_crops(clip, crop: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(input, clean) uint8 ``(crop, crop, 3)`` per student and frame, cut as the recogniser's data set cuts."""
-    try:
-        from smartclass.synth.dataset import student_sample
-    except ImportError:  # before the data set's move into synth/
-        from smartclass.crops import student_sample
+    from smartclass.crops import student_sample
+
     out = []
     for track in clip.students:
         s = student_sample(clip, track, crop=crop)
