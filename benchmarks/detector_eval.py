@@ -26,7 +26,7 @@ RUNS = {
                             "held-out fifth (72 images: ids sorted, numpy default_rng(0) permutation, first 72)"},
     "synth8": {"box_kind": "student", "format": "smartclass", "data": ROOT / "out" / "synth8_test", "subset": "test",
                "split": "test", "what": "SmartClass-Synth, paper 000's 8 coarse classes, 320×240, train split "
-                                        "(240 six-second samples × 3 frames, 12 subjects); scored on the "
+                                        "(160 six-second samples × 3 frames, 12 subjects); scored on the "
                                         "subject-disjoint test split (40 samples × 3 frames)"},
 }
 
