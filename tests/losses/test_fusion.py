@@ -115,3 +115,25 @@ def test_bad_inputs_raise_input_error():
         mutual_information(torch.rand(2, 1, 8, 8), torch.rand(3, 1, 8, 8))
     with pytest.raises(InputError, match="distance"):
         FusionLoss(distance="kl")
+
+
+def test_dropped_modalities_are_left_out_per_sample():
+    """Modality dropout: a sample without depth adds nothing to the depth terms of eqs. 14–15."""
+    torch.manual_seed(0)
+    f_rgb, f_d, f_t = torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6), torch.randn(2, 4, 6, 6)
+    present = torch.tensor([[False, True], [True, True]])
+    masked = alignment_loss(f_rgb, f_d, f_t, present=present)
+    expected = alignment_loss(f_rgb[1:], f_d[1:]) + alignment_loss(f_rgb, None, f_t)
+    torch.testing.assert_close(masked, expected)
+    assert alignment_loss(f_rgb, f_d, None, present=torch.zeros(2, 2, dtype=torch.bool)) == 0
+    torch.testing.assert_close(alignment_loss(f_rgb, f_d, f_t, present=torch.ones(2, 2, dtype=torch.bool)),
+                               alignment_loss(f_rgb, f_d, f_t))
+    loss = FusionLoss()
+    sources = (torch.rand(2, 3, 12, 12), torch.rand(2, 1, 12, 12), torch.rand(2, 1, 12, 12))
+    fused = torch.randn(2, 4, 6, 6)
+    full = loss(fused, sources, f_rgb, f_d, f_t, present=torch.ones(2, 2, dtype=torch.bool))
+    torch.testing.assert_close(full, loss(fused, sources, f_rgb, f_d, f_t))
+    dropped = loss(fused, sources, f_rgb, f_d, f_t, present=present)
+    mi_depth_0 = mutual_information(fused[:1], sources[1][:1])  # the term sample 0 no longer has, / batch size
+    align_change = alignment_loss(f_rgb, f_d, f_t, present=present) - alignment_loss(f_rgb, f_d, f_t)
+    torch.testing.assert_close(dropped - full, mi_depth_0[0] / 2 + align_change)

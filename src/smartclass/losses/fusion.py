@@ -64,35 +64,50 @@ def mutual_information(x: torch.Tensor, y: torch.Tensor, bins: int = 32, sigma: 
 
 
 def mutual_information_loss(fused: torch.Tensor, sources: Sequence[torch.Tensor | None], bins: int = 32,
-                            sigma: float = 0.5) -> torch.Tensor:
+                            sigma: float = 0.5, weights: Sequence[torch.Tensor | None] | None = None) -> torch.Tensor:
     """Eq. 14: ``−Σ_k MI(fused, S_k)`` averaged over the batch; None sources (missing modalities) are skipped.
 
     ``fused`` ``(N, C, h, w)`` (fused features or a fused image); each source ``(N, C_k, H, W)`` is brought to
-    ``(h, w)``. Minimising it maximises the information the fused map keeps from every source.
+    ``(h, w)``. Minimising it maximises the information the fused map keeps from every source. ``weights``
+    (parallel to ``sources``; each ``(N,)`` or None for 1): per-sample weights, 0 where a sample lacks that
+    source (modality dropout), so the fused map is not asked to carry what it was not given.
     """
-    present = [s for s in sources if s is not None]
-    if not present:
+    weights = list(weights) if weights is not None else [None] * len(sources)
+    if len(weights) != len(sources):
+        raise InputError(f"weights must be parallel to sources ({len(sources)}), got {len(weights)}")
+    terms = [mutual_information(fused, s, bins, sigma) * (w.to(fused.dtype) if w is not None else 1)
+             for s, w in zip(sources, weights) if s is not None]
+    if not terms:
         raise InputError("sources must contain at least one tensor (all were None)")
-    return -torch.stack([mutual_information(fused, s, bins, sigma) for s in present]).sum(0).mean()
+    return -torch.stack(terms).sum(0).mean()
 
 
-def _distance(a: torch.Tensor, b: torch.Tensor, distance: str) -> torch.Tensor:
+def _distance(a: torch.Tensor, b: torch.Tensor, distance: str, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean distance over samples (each sample's mean over its elements), weighted per sample by ``weight``
+    ``(N,)`` (0 leaves a sample out; all 0 gives 0)."""
     if distance == "mse":
-        return (a - b).square().mean()
-    if distance == "l1":
-        return (a - b).abs().mean()
-    return (1 - F.cosine_similarity(a, b, dim=1)).mean()
+        d = (a - b).square().flatten(1).mean(1)
+    elif distance == "l1":
+        d = (a - b).abs().flatten(1).mean(1)
+    else:
+        d = (1 - F.cosine_similarity(a, b, dim=1)).flatten(1).mean(1)
+    if weight is None:
+        return d.mean()
+    w = weight.to(d.dtype)
+    return (d * w).sum() / w.sum().clamp_min(1)
 
 
 def alignment_loss(f_rgb: torch.Tensor, f_depth: torch.Tensor | None = None, f_thermal: torch.Tensor | None = None,
-                   distance: str = "mse", detach_reference: bool = True) -> torch.Tensor:
+                   distance: str = "mse", detach_reference: bool = True,
+                   present: torch.Tensor | None = None) -> torch.Tensor:
     """Eq. 15: ``avg d(F_D, F_RGB) + avg d(F_T, F_RGB)`` over the present modalities (0 when none is).
 
     All maps ``(N, C, H, W)``. ``distance``: ``'mse'`` (eq. 15's squared L2, averaged over elements), ``'l1'``
     or ``'cosine'`` (``1 − cos`` over channels, averaged over positions; scale-free). With
     ``detach_reference`` (default) the RGB features are the fixed target, as RGB is the reference of the
     alignment: only the depth / thermal branches move, and the loss cannot be lowered by dragging the RGB
-    features towards the weaker modalities.
+    features towards the weaker modalities. ``present`` ``(N, 2)`` (depth, thermal): samples without a
+    modality (modality dropout) are left out of its term.
     """
     if distance not in DISTANCES:
         raise InputError(f"distance must be one of {DISTANCES}, got '{distance}'")
@@ -100,21 +115,22 @@ def alignment_loss(f_rgb: torch.Tensor, f_depth: torch.Tensor | None = None, f_t
         raise InputError(f"f_rgb must be (N, C, H, W), got {tuple(f_rgb.shape)}")
     ref = f_rgb.detach() if detach_reference else f_rgb
     total = f_rgb.new_zeros(())
-    for name, f in (("f_depth", f_depth), ("f_thermal", f_thermal)):
+    for i, (name, f) in enumerate((("f_depth", f_depth), ("f_thermal", f_thermal))):
         if f is None:
             continue
         if f.shape != f_rgb.shape:
             raise InputError(f"{name} must have the shape of f_rgb {tuple(f_rgb.shape)}, got {tuple(f.shape)}")
-        total = total + _distance(f, ref, distance)
+        total = total + _distance(f, ref, distance, present[:, i] if present is not None else None)
     return total
 
 
 class FusionLoss(nn.Module):
     """``L_fus = λ_mi·L_mi + λ_align·L_align`` (eqs. 14–15).
 
-    ``forward(fused, sources, f_rgb, f_depth=None, f_thermal=None)``: ``fused`` ``(N, C, h, w)``; ``sources``
-    the input images ``(rgb, depth, thermal)`` with None for a missing one; the remaining arguments are the
-    RGB and aligned depth / thermal features (``DCANetOutput.rgb/.depth/.thermal``). Returns a scalar.
+    ``forward(fused, sources, f_rgb, f_depth=None, f_thermal=None, present=None)``: ``fused`` ``(N, C, h, w)``;
+    ``sources`` the input images ``(rgb, depth, thermal)`` with None for a missing one; then the RGB and
+    aligned depth / thermal features (``DCANetOutput.rgb/.depth/.thermal``); ``present`` ``(N, 2)`` (depth,
+    thermal; ``DCANetOutput.present``) leaves samples without a modality out of its terms. Returns a scalar.
     """
 
     def __init__(self, lambda_mi: float = 1.0, lambda_align: float = 1.0, bins: int = 32, sigma: float = 0.5,
@@ -126,7 +142,13 @@ class FusionLoss(nn.Module):
         self.bins, self.sigma, self.distance = bins, sigma, distance
 
     def forward(self, fused: torch.Tensor, sources: Sequence[torch.Tensor | None], f_rgb: torch.Tensor,
-                f_depth: torch.Tensor | None = None, f_thermal: torch.Tensor | None = None) -> torch.Tensor:
-        mi = mutual_information_loss(fused, sources, self.bins, self.sigma)
-        align = alignment_loss(f_rgb, f_depth, f_thermal, self.distance)
+                f_depth: torch.Tensor | None = None, f_thermal: torch.Tensor | None = None,
+                present: torch.Tensor | None = None) -> torch.Tensor:
+        weights = None
+        if present is not None:
+            if len(sources) != 3:
+                raise InputError(f"with present, sources must be (rgb, depth, thermal), got {len(sources)} sources")
+            weights = [None, present[:, 0], present[:, 1]]
+        mi = mutual_information_loss(fused, sources, self.bins, self.sigma, weights)
+        align = alignment_loss(f_rgb, f_depth, f_thermal, self.distance, present=present)
         return self.lambda_mi * mi + self.lambda_align * align

@@ -156,7 +156,8 @@ class RecognizerLoss(torch.nn.Module):
             parts.append(torch.zeros((), device=l_cls.device))
         f = out.fusion
         n_sources = sum(s is not None for s in out.sources)
-        parts.append(self.fusion(f.fused, out.sources, f.rgb, f.depth, f.thermal) + n_sources * math.log(self.fusion.bins))
+        parts.append(self.fusion(f.fused, out.sources, f.rgb, f.depth, f.thermal, present=f.present)
+                     + n_sources * math.log(self.fusion.bins))
         total, weights = self.tasks(torch.stack(parts))
         return total, {k: float(v.detach()) for k, v in zip(self.TASKS, parts)}, weights
 

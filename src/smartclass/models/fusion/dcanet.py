@@ -91,6 +91,8 @@ class DCANetOutput:
     ``fused``: eq. 5 output. ``weights``: ``(N, 3)`` gates ``(α, β, γ)``. ``rgb``: the RGB reference features.
     ``depth`` / ``thermal``: the deformably aligned source features (eq. 3, for the alignment loss, eq. 15),
     None where the modality is missing. ``depth_mod`` / ``thermal_mod``: the attention-modulated RGB features.
+    ``present``: the ``(N, 2)`` per-sample mask it was given (None: every given modality in every sample), for
+    losses that must leave dropped modalities out.
     """
 
     fused: torch.Tensor
@@ -100,6 +102,7 @@ class DCANetOutput:
     thermal: torch.Tensor | None
     depth_mod: torch.Tensor | None
     thermal_mod: torch.Tensor | None
+    present: torch.Tensor | None = None
 
 
 class DCANet(nn.Module):
@@ -176,8 +179,8 @@ class DCANet(nn.Module):
             for i, m in enumerate(SOURCE_MODALITIES, start=1):
                 flags[:, i] = 0 if feats[m] is None else (present[:, i - 1].to(f_rgb.dtype) if present is not None else 1)
             return DCANetOutput(fused, flags / flags.sum(1, keepdim=True), f_rgb, feats["depth"], feats["thermal"],
-                                None, None)
+                                None, None, present)
         aligned = {m: self.align[m](f_rgb, f) if f is not None else None for m, f in feats.items()}
         d_mod, t_mod = self.attention(f_rgb, aligned["depth"], aligned["thermal"])
         fused, weights = self.gate(f_rgb, d_mod, t_mod, present=present)
-        return DCANetOutput(fused, weights, f_rgb, aligned["depth"], aligned["thermal"], d_mod, t_mod)
+        return DCANetOutput(fused, weights, f_rgb, aligned["depth"], aligned["thermal"], d_mod, t_mod, present)
