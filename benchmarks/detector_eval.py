@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> None:
     out = ROOT / "benchmarks" / "results" / f"detector_{args.name}_{spec['split']}.json"
     from smartclass.cli import main as cli
 
-    cmd = ["detect-eval", "--checkpoint", str(ckpt.relative_to(ROOT)), "--data", str(spec["data"]), "--format",
+    import os
+
+    cmd = ["detect-eval", "--checkpoint", str(ckpt.relative_to(ROOT)), "--data", os.path.relpath(spec["data"], ROOT),
+           "--format",
            spec["format"], "--subset", spec["subset"], "--out", str(out.relative_to(ROOT))]
     if cli(cmd) != 0:
         raise SystemExit(f"detect-eval failed: smartclass {' '.join(cmd)}")
@@ -59,7 +62,8 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     ck = torch.load(ckpt, weights_only=True)
-    hist = ck.get("history") or []
+    run_history = dest / f"{args.name}.history.json"
+    hist = json.loads(run_history.read_text()) if run_history.is_file() else ck.get("history") or []
     readme = dest / f"{args.name}.README.md"
     readme.write_text(
         f"# checkpoints/detector/{args.name}.pt\n\n"
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
         f"docs/detector.md), {len(ck.get('class_names') or [])} classes {ck.get('class_names')}, boxes are "
         f"{spec['box_kind']}s, input {ck.get('input_size')} (letterboxed), fp16 weights.\n\n"
         f"Data: {spec['what']}.\n\n"
-        f"Best epoch {ck.get('epoch')} of {len(hist)} trained "
+        f"Best epoch (by validation map50) {ck.get('epoch')} of {len(hist)} trained "
         f"({(hist[-1]['seconds'] / 60 if hist else 0):.0f} min on a shared 2-core CPU).\n\n"
         f"Scored by `smartclass {' '.join(cmd)}`: map50 {rep['map50']:.4f}, map50_95 {rep['map50_95']:.4f}, "
         f"precision {rep['precision']:.3f} and recall {rep['recall']:.3f} at score ≥ {rep['conf_threshold']}.\n\n"
