@@ -24,6 +24,8 @@ from smartclass.synth.config import SynthConfig
 from smartclass.models.recognizer_config import RecognizerConfig
 from smartclass.training.config import TrainConfig
 from smartclass.training.detector_config import DetectorTrainConfig
+from smartclass.enhance.config import EnhanceConfig
+from smartclass.skeleton.config import GCNSettings
 
 T = TypeVar("T")
 
@@ -39,6 +41,8 @@ class Config:
     model: RecognizerConfig = field(default_factory=RecognizerConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     detector: DetectorTrainConfig = field(default_factory=DetectorTrainConfig)  # smartclass train with a detector: section
+    skeleton: GCNSettings = field(default_factory=GCNSettings)  # skeleton-bench (its flags override these keys)
+    enhance: EnhanceConfig = field(default_factory=EnhanceConfig)  # the enhancement module (enhance.pipeline)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -15,7 +15,9 @@ def test_skeleton_bench_runs_msr_protocol_on_tiny_set(tmp_path, capsys, write_ms
                  "--model", "stgcn", "--epochs", "2", "--out", str(out)])
     assert code == 0
     written = json.loads(out.read_text())
-    assert "--root DATA_DIR " in written["command"] and str(tmp_path) not in written["command"]
+    assert "--root DATA_DIR " in written["command"] and f"--root {tmp_path}" not in written["command"]
+    assert written["command"].endswith(f"--epochs 2 --out {out}")  # the command as given, data folder aside
+    assert written["results"]["config"]["skeleton"]["epochs"] == 2 and written["results"]["device"] == "cpu"
     res = written["results"]
     assert set(res["models"]) == {"so3-svm", "stgcn"}
     assert all(0.0 <= m["top1"] <= 1.0 and m["seconds"] >= 0 for m in res["models"].values())
@@ -69,10 +71,10 @@ def test_skeleton_bench_utkinect_label_file_option(tmp_path, capsys, write_utkin
                  "--out", str(out)]) == 0
     res = json.loads(out.read_text())
     assert res["results"]["labels"] == "fixed.txt" and res["results"]["splits"] == 2
-    assert res["command"].endswith("--no-attention --dilations 1,2 --temporal-kernel 3")
+    assert "--no-attention --dilations 1,2 --temporal-kernel 3 --out" in res["command"]
     assert res["results"]["gcn_settings"]["kernel"] == 3 and res["results"]["gcn_settings"]["dilations"] == [1, 2]
     assert "--labels fixed.txt" in res["command"] and res["benchmark"] == "r"
-    assert "--flip --flip-tta --recorded-time --workers 2" in res["command"] and res["results"]["workers"] == 2
+    assert "--flip --flip-tta --recorded-time --channels" in res["command"] and res["results"]["workers"] == 2
     assert res["results"]["gcn_settings"]["recorded_time"]
     assert res["results"]["gcn_settings"]["flip"] and res["results"]["gcn_settings"]["flip_tta"]
     assert res["results"]["gcn_settings"]["channels"] == [8, 8] and "--channels 8,8 " in res["command"]
@@ -92,3 +94,20 @@ def test_skeleton_bench_warns_of_overlapping_label_segments_and_records_them(tmp
     assert "actionLabel.txt has 1 overlapping action segments" in err
     assert "s01_e01: walk 1–40 overlaps sitDown 31–80" in err
     assert json.loads(out.read_text())["results"]["label_overlaps"] == ["s01_e01: walk 1–40 overlaps sitDown 31–80"]
+
+
+def test_skeleton_bench_settings_are_the_config_skeleton_section_and_flags_override_keys(tmp_path, write_msr):
+    rng = np.random.default_rng(0)
+    for a in (1, 2):
+        for s in (1, 2):
+            write_msr(tmp_path / f"a{a:02d}_s{s:02d}_e01_skeleton3D.txt", 10, rng)
+    (tmp_path / "cfg.yaml").write_text("skeleton:\n  epochs: 7\n  channels: [8]\n  seeds: 2\n")
+    out = tmp_path / "r.json"
+    assert main(["skeleton-bench", "--dataset", "msraction3d", "--root", str(tmp_path), "--model", "so3-svm",
+                 "--config", str(tmp_path / "cfg.yaml"), "skeleton.lr=0.004", "skeleton.seeds=3", "--epochs", "2",
+                 "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    gcn = res["results"]["gcn_settings"]
+    assert gcn["epochs"] == 2 and gcn["channels"] == [8] and gcn["lr"] == 0.004 and gcn["seeds"] == 3
+    assert res["results"]["config"]["skeleton"] == gcn and "skeleton.lr=0.004" in res["command"]
+    assert main(["skeleton-bench", "--dataset", "msraction3d", "--root", str(tmp_path), "skeleton.epochz=1"]) == 2

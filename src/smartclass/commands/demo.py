@@ -81,18 +81,19 @@ def register(app: typer.Typer) -> None:
                                                        if wrong else ""))
         else:
             console.print(f"no recogniser checkpoint at {checkpoint}; skipping recognition")
-        save_config(load_config(None, [f"seed={seed}", f"synth.seed={seed}", f"synth.frames={frames}",
-                                       "synth.conditions=[occlusion]"]), out / "config.yaml")
+        cfg = load_config(None, [f"seed={seed}", f"synth.seed={seed}", f"synth.frames={frames}",
+                                 "synth.conditions=[occlusion]", f"skeleton.epochs={epochs}", f"skeleton.seed={seed}"])
+        save_config(cfg, out / "config.yaml")
         if not root.is_dir():  # the real-skeleton part needs data that is not shipped with smartclass
             console.print(f"UTKinect-Action3D not found at '{root}': skipping the skeleton part "
                           "(pass --utkinect pointing at joints_sXX_eYY.txt + actionLabel.txt)")
             return
         from smartclass.data.skeleton import UTKINECT_ACTIONS
         from smartclass.metrics.classification import plot_confusion_matrix
-        from smartclass.skeleton.protocol import GCNSettings, holdout_report
+        from smartclass.skeleton.protocol import holdout_report
 
         console.print(f"UTKinect: training MST-GCN for {epochs} epochs on half the subjects, testing on the others…")
-        report = holdout_report(root, GCNSettings(epochs=epochs, seed=seed))
+        report = holdout_report(root, cfg.skeleton, device=cfg.device)
         out.mkdir(parents=True, exist_ok=True)
         write_json_atomic(out / "report.json", report)
         plot_confusion_matrix(report["confusion_matrix"], UTKINECT_ACTIONS, out / "confusion.png",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shlex
 from pathlib import Path
 from typing import Optional
 
@@ -33,37 +35,49 @@ def register(app: typer.Typer) -> None:
         model: Optional[list[str]] = typer.Option(None, help="mstgcn, stgcn, so3-svm (repeatable; default all)"),
         out: Optional[Path] = typer.Option(None, help="write the results JSON here"),
         repeats: int = typer.Option(5, min=1, help="random subject splits (UTKinect)"),
-        epochs: int = typer.Option(80, min=1, help="GCN training epochs per split"),
-        lr: float = typer.Option(2e-3, help="GCN peak learning rate (one-cycle schedule)"),
-        batch_size: int = typer.Option(16, help="GCN training clips per step"),
+        config: Optional[Path] = typer.Option(None, "--config", "-c", help="YAML config; its skeleton: section holds "
+                                              "the GCN settings, which the flags below override"),
+        overrides: Optional[list[str]] = typer.Argument(None, help="key=value overrides, e.g. skeleton.epochs=20"),
+        epochs: Optional[int] = typer.Option(None, min=1, help="GCN training epochs per split [skeleton.epochs: 80]"),
+        lr: Optional[float] = typer.Option(None, help="GCN peak learning rate (one-cycle schedule) [skeleton.lr: 2e-3]"),
+        batch_size: Optional[int] = typer.Option(None, help="GCN training clips per step [skeleton.batch_size: 16]"),
         streams: str = typer.Option("joint,bone,motion,so3", help="GCN input streams, comma-separated; with "
-                                     "--ensemble one model per entry, a+b for one model on streams a and b"),
-        channels: str = typer.Option("32,64,64", help="GCN block widths, comma-separated (one block each)"),
+                                     "--ensemble one model per entry, a+b for one model on streams a and b "
+                                     "(this default, too, overrides skeleton.streams)"),
+        channels: Optional[str] = typer.Option(None, help="GCN block widths, comma-separated (one block each) "
+                                               "[skeleton.channels: 32,64,64]"),
         labels: Optional[str] = typer.Option(None, help="UTKinect label file in --root (default actionLabel.txt)"),
-        class_weights: bool = typer.Option(False, help="inverse-frequency class weights in the GCN loss"),
-        ensemble: bool = typer.Option(False, help="one GCN per stream, probabilities summed (multi-stream fusion)"),
-        flip: bool = typer.Option(False, help="mirror left/right half of the GCN training clips"),
-        flip_tta: bool = typer.Option(False, help="average each test clip's GCN probabilities with its mirror image's"),
-        recorded_time: bool = typer.Option(False, help="resample GCN clips evenly in recorded time (UTKinect's frame "
-                                           "numbers; its recorder skipped frames unevenly), not in row index"),
+        class_weights: Optional[bool] = typer.Option(None, help="inverse-frequency class weights in the GCN loss"),
+        ensemble: Optional[bool] = typer.Option(None, help="one GCN per stream, probabilities summed (multi-stream "
+                                                "fusion)"),
+        flip: Optional[bool] = typer.Option(None, help="mirror left/right half of the GCN training clips"),
+        flip_tta: Optional[bool] = typer.Option(None, help="average each test clip's GCN probabilities with its mirror "
+                                                "image's"),
+        recorded_time: Optional[bool] = typer.Option(None, help="resample GCN clips evenly in recorded time "
+                                                     "(UTKinect's frame numbers; its recorder skipped frames "
+                                                     "unevenly), not in row index"),
         workers: int = typer.Option(DEFAULT_WORKERS, min=1, help="processes for the GCN trainings (one thread each; default: "
                                     "the CPU count, at most 4); the figures do not depend on it"),
-        seed: int = typer.Option(0, min=0, help="seed of the subject splits and of the GCN trainings"),
-        seeds: int = typer.Option(1, min=1, help="GCN networks per stream model (training seeds seed, seed+1, …), "
-                                  "probabilities summed"),
-        device: str = typer.Option("cpu", help="torch device of the GCN trainings, e.g. cuda"),
-        dynamic: bool = typer.Option(True, help="MST-GCN's dynamic graph (eq. 7); --no-dynamic is the ablation"),
-        attention: bool = typer.Option(True, help="MST-GCN's spatio-temporal attention (eq. 9); --no-attention is "
-                                       "the ablation"),
-        dilations: str = typer.Option("1,2,4", help="MST-GCN's temporal dilations (eq. 8), comma-separated; 1 is "
-                                      "the single-scale ablation"),
-        temporal_kernel: int = typer.Option(5, help="MST-GCN's temporal kernel size in every dilated branch (odd; "
-                                            "3 is MS-G3D's)"),
-        preprocess: str = typer.Option("none", help="none, or reference: Vemulapalli et al.'s per-frame "
-                                       "pre-processing for every model (hip centre at the origin, frames with a "
-                                       "zero-length bone dropped, training-set bone lengths, hips turned onto x)"),
-        svm_dtw: bool = typer.Option(False, help="so3-svm: the reference's temporal model (DTW to each class's "
-                                     "nominal curve, its Fourier pyramid, one-vs-all SVMs with C=1)"),
+        seed: Optional[int] = typer.Option(None, min=0, help="seed of the subject splits and of the GCN trainings "
+                                           "[skeleton.seed: 0]"),
+        seeds: Optional[int] = typer.Option(None, min=1, help="GCN networks per stream model (training seeds seed, "
+                                            "seed+1, …), probabilities summed [skeleton.seeds: 1]"),
+        device: Optional[str] = typer.Option(None, help="torch device of the GCN trainings, e.g. cuda [device: cpu]"),
+        dynamic: Optional[bool] = typer.Option(None, help="MST-GCN's dynamic graph (eq. 7); --no-dynamic is the "
+                                               "ablation"),
+        attention: Optional[bool] = typer.Option(None, help="MST-GCN's spatio-temporal attention (eq. 9); "
+                                                 "--no-attention is the ablation"),
+        dilations: Optional[str] = typer.Option(None, help="MST-GCN's temporal dilations (eq. 8), comma-separated; 1 "
+                                                "is the single-scale ablation [skeleton.dilations: 1,2,4]"),
+        temporal_kernel: Optional[int] = typer.Option(None, help="MST-GCN's temporal kernel size in every dilated "
+                                                      "branch (odd; 3 is MS-G3D's) [skeleton.kernel: 5]"),
+        preprocess: Optional[str] = typer.Option(None, help="none, or reference: Vemulapalli et al.'s per-frame "
+                                                 "pre-processing for every model (hip centre at the origin, frames "
+                                                 "with a zero-length bone dropped, training-set bone lengths, hips "
+                                                 "turned onto x) [skeleton.preprocess: none]"),
+        svm_dtw: Optional[bool] = typer.Option(None, help="so3-svm: the reference's temporal model (DTW to each "
+                                               "class's nominal curve, its Fourier pyramid, one-vs-all SVMs with "
+                                               "C=1)"),
     ) -> None:
         """Top-1 of each model under the dataset's standard protocol, and the time each took."""
         import torch
@@ -73,8 +87,21 @@ def register(app: typer.Typer) -> None:
         from smartclass.data.skeleton import UTKINECT_LABEL_FILE
         from smartclass.errors import InputError
         from smartclass.runs import check_out_file, command_line, inside_root, interrupt_hint
+        from smartclass.config import load_config, to_dict
         from smartclass.skeleton.protocol import MODELS, GCNSettings, label_overlaps, run_benchmark
         from smartclass.skeleton.streams import STREAMS
+
+        cfg = load_config(config, overrides or ())  # defaults ← YAML ← key=value; the flags given override both
+        sk = cfg.skeleton
+        device = device if device is not None else cfg.device
+        channels = channels if channels is not None else ",".join(map(str, sk.channels))
+        dilations = dilations if dilations is not None else ",".join(map(str, sk.dilations))
+        given = {"epochs": epochs, "lr": lr, "batch_size": batch_size, "class_weights": class_weights,
+                 "ensemble": ensemble, "flip": flip, "flip_tta": flip_tta, "recorded_time": recorded_time,
+                 "seed": seed, "seeds": seeds, "dynamic": dynamic, "attention": attention,
+                 "kernel": temporal_kernel, "preprocess": preprocess, "svm_dtw": svm_dtw}
+        sk = dataclasses.replace(sk, **{k: v for k, v in given.items() if v is not None})
+        epochs, lr, batch_size, seed, temporal_kernel = sk.epochs, sk.lr, sk.batch_size, sk.seed, sk.kernel
 
         chosen = tuple(s.strip() for s in streams.split(",") if s.strip())
         if not chosen or any(s not in STREAMS for entry in chosen for s in entry.split("+")):
@@ -95,7 +122,7 @@ def register(app: typer.Typer) -> None:
         if temporal_kernel < 1 or temporal_kernel % 2 == 0:
             raise InputError("--temporal-kernel must be a positive odd number (it keeps the clip length), "
                              f"got {temporal_kernel}")
-        changed = (not (dynamic and attention) or scales != GCNSettings.dilations
+        changed = (not (sk.dynamic and sk.attention) or scales != GCNSettings.dilations
                    or temporal_kernel != GCNSettings.kernel)
         if changed and model and "mstgcn" not in model:
             raise InputError("--no-dynamic, --no-attention, --dilations and --temporal-kernel change mstgcn, which "
@@ -113,13 +140,9 @@ def register(app: typer.Typer) -> None:
                           + "\n  ".join(overlaps), highlight=False)
         with console.status("running") as status, interrupt_hint(
                 "kept: nothing (the results are written when every split has finished); rerun: " + command_line()):
-            settings = GCNSettings(epochs=epochs, streams=chosen, class_weights=class_weights, ensemble=ensemble,
-                                   flip=flip, flip_tta=flip_tta, recorded_time=recorded_time, channels=widths, lr=lr,
-                                   batch_size=batch_size, seed=seed, seeds=seeds, device=device, dynamic=dynamic,
-                                   attention=attention, dilations=scales, kernel=temporal_kernel,
-                                   preprocess=preprocess, svm_dtw=svm_dtw)
+            settings = dataclasses.replace(sk, streams=chosen, channels=widths, dilations=scales)
             res = run_benchmark(dataset, str(root), tuple(model or MODELS), repeats, seed, settings,
-                                progress=lambda m: status.update(m), labels=labels, workers=workers)
+                                progress=lambda m: status.update(m), labels=labels, workers=workers, device=device)
         print_table([{"model": k, "top1": v["top1"], "std": v["top1_std"], "seconds": v["seconds"]}
                      for k, v in res["models"].items()], title=f"{dataset}: {res['protocol']}")
         for name, r in res["models"].items():
@@ -127,24 +150,9 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"{name} most confused (true → predicted: clips over all splits): "
                            + "; ".join(r["most_confused"][:3]))
         if out is not None:
-            # the data folder is not recorded: results are committed, the data set stays outside the repository
-            command = (f"smartclass skeleton-bench --dataset {dataset} --root DATA_DIR "
-                       + "".join(f"--model {m} " for m in (model or []))
-                       + f"--repeats {repeats} --epochs {epochs} "
-                       + (f"--lr {lr:g} " if lr != GCNSettings.lr else "")
-                       + (f"--batch-size {batch_size} " if batch_size != GCNSettings.batch_size else "")
-                       + f"--streams {','.join(chosen)} "
-                       + (f"--channels {channels} " if widths != GCNSettings.channels else "")
-                       + (f"--labels {labels} " if labels else "") + ("--class-weights " if class_weights else "")
-                       + ("--ensemble " if ensemble else "") + ("--flip " if flip else "")
-                       + ("--flip-tta " if flip_tta else "") + ("--recorded-time " if recorded_time else "")
-                       + (f"--workers {workers} " if workers > 1 else "")
-                       + f"--seed {seed}" + (f" --seeds {seeds}" if seeds != 1 else "")
-                       + (f" --device {device}" if device != "cpu" else "")
-                       + (" --no-dynamic" if not dynamic else "") + (" --no-attention" if not attention else "")
-                       + (f" --dilations {dilations}" if scales != GCNSettings.dilations else "")
-                       + (f" --temporal-kernel {temporal_kernel}" if temporal_kernel != GCNSettings.kernel else "")
-                       + (f" --preprocess {preprocess}" if preprocess != GCNSettings.preprocess else "")
-                       + (" --svm-dtw" if svm_dtw else ""))
+            # the command exactly as given, except the data folder: results are committed, the data set stays
+            # outside the repository; the merged config (skeleton section as run, device) goes with it
+            command = command_line().replace(f" --root {shlex.quote(str(root))}", " --root DATA_DIR")
+            res["config"] = to_dict(dataclasses.replace(cfg, skeleton=settings, device=device))
             write_results(out.stem, res, command, out.parent)
             typer.echo(f"wrote {out}")

@@ -94,7 +94,7 @@ def register(app: typer.Typer) -> None:
             model = TrimodalRecognizer(cfg.model)
             bar.update(task, description="training", completed=0, total=1)
             state = fit(model, train_data, val_data, tc, out, to_dict(cfg), resume=resume, log=console.print,
-                        progress=update)
+                        progress=update, device=cfg.device)
         write_json_atomic(out / "history.json", state["history"])
         console.print(f"best validation macro-F1 {state['best_f1']:.3f} at epoch {state['best_epoch']} → {out}/best.pt")
 

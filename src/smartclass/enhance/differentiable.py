@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from smartclass.enhance.config import FRAME_GATE  # whole frames' gate thresholds, defined with the settings
 from smartclass.enhance.retinex import _EPS_FLOOR, _TINY, DEFAULT_GAMMA, DENOISE_K, EXPOSURE_STEP, MAX_EXPOSURE
 from smartclass.errors import InputError
 
@@ -251,11 +252,6 @@ def multiscale_weighted_guided_retinex_t(rgb: torch.Tensor, *, large_radius: int
 
 
 LUMA = (0.299, 0.587, 0.114)  # ITU-R BT.601 luma weights
-FRAME_GATE = (0.40, 0.46)
-"""``(dark, bright)`` mean-luma thresholds of :func:`illumination_gate` for whole frames. On SmartClass-Synth
-(``benchmarks/enhance.py --only quality``, ``luma_ranges``; 640×360) low-light frames have a mean luma of at
-most 0.36 (train) / 0.28 (test) and normal frames at least 0.50 / 0.50; the ramp lies in the gap, nearer the
-normal side so that every dark frame gets the full enhancement."""
 CROP_GATE = (0.20, 0.30)
 """``(dark, bright)`` for the recogniser's per-student crops, which are darker than whole frames (hair, clothes,
 no bright walls): low-light crops have a mean luma of at most 0.28 (train) / 0.24 (test), 95 % of normal ones at

@@ -45,15 +45,12 @@ import cv2
 import numpy as np
 
 from smartclass.enhance._workspace import scratch
+from smartclass.enhance.config import DEFAULT_GAMMA, DENOISE_K  # the settings' defaults, defined with them
 from smartclass.enhance.guided import box_mean, edge_aware_weight, weighted_guided_filter
 from smartclass.errors import InputError
 
 #: below this the value channel counts as black (keeps logs, powers and ratios finite)
 _TINY = 1e-4
-#: the illumination exponent of the re-lighting ``L' = k·L^γ``: 0.8 as in LIME (Guo et al., IEEE TIP 2017)
-DEFAULT_GAMMA = 0.8
-#: noise-adaptive denoising: ``ε_d = (DENOISE_K·σ)²``, σ the estimated input noise (chosen on the val split)
-DENOISE_K = 6.0
 #: the exposure gain ``k`` never exceeds this (a black frame has nothing to expose)
 MAX_EXPOSURE = 100.0
 #: the exposure is solved on every EXPOSURE_STEP-th pixel of each axis

@@ -26,6 +26,7 @@ from smartclass.skeleton.baselines import SO3DTWSVM, SO3SVM
 from smartclass.skeleton.preprocess import reference_bone_lengths, reference_preprocess, swap_yz
 from smartclass.skeleton.so3 import so3_features
 from smartclass.skeleton.augment import random_augment
+from smartclass.skeleton.config import GCNSettings
 from smartclass.skeleton.streams import make_streams, mirror_sequence, normalise_sequence, resample
 from smartclass.training.engine import Engine, EngineSettings, Task
 
@@ -37,35 +38,6 @@ CLASSES = {"utkinect": UTKINECT_ACTIONS, "msraction3d": MSR_ACTION3D_ACTIONS}
 NUM_CLASSES = {k: len(v) for k, v in CLASSES.items()}
 MODELS = ("mstgcn", "stgcn", "so3-svm")
 PREPROCESS = ("none", "reference")  # reference: Vemulapalli et al.'s per-frame pre-processing (skeleton.preprocess)
-
-
-@dataclass
-class GCNSettings:
-    frames: int = 32
-    epochs: int = 80
-    batch_size: int = 16
-    lr: float = 2e-3
-    weight_decay: float = 1e-3
-    channels: tuple[int, ...] = (32, 64, 64)
-    dropout: float = 0.1
-    streams: tuple[str, ...] = ("joint", "bone", "motion")  # with ensemble one model per entry; "a+b": one on a and b
-    max_angle: float = 0.3
-    min_keep: float = 0.8
-    align: bool = True
-    recorded_time: bool = False  # resample on the samples' recorded frame numbers (meta["frames"]) where they have them
-    class_weights: bool = False  # weight the loss by inverse class frequency (imbalanced training sets)
-    ensemble: bool = False  # one model per stream, softmax scores summed (PYSKL's multi-stream late fusion)
-    flip: bool = False  # mirror left↔right half of the training clips (fresh draw every epoch)
-    flip_tta: bool = False  # test-time: average the probabilities of each clip and of its mirror image
-    seed: int = 0
-    seeds: int = 1  # networks per stream model, trained with seeds seed, seed + 1, …; probabilities summed
-    dynamic: bool = True  # MST-GCN's dynamic graph (eq. 7); False is the paper's ablation
-    attention: bool = True  # MST-GCN's spatio-temporal attention (eq. 9); False is the paper's ablation
-    dilations: tuple[int, ...] = (1, 2, 4)  # MST-GCN's temporal branches (eq. 8); (1,) is the paper's ablation
-    kernel: int = 5  # MST-GCN's temporal kernel size in every branch (odd)
-    device: str = "cpu"  # where the GCNs train and run ("cuda" on a GPU machine)
-    preprocess: str = "none"  # "reference": every model sees the reference pipeline's pre-processed clips
-    svm_dtw: bool = False  # so3-svm: the reference's DTW to nominal curves + its FTP + C=1 SVMs (SO3DTWSVM)
 
 
 def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: int = 5,
@@ -135,7 +107,7 @@ def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
 
 
 def gcn_scores(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
-               settings: GCNSettings = GCNSettings()) -> dict[str, np.ndarray]:
+               settings: GCNSettings = GCNSettings(), device: str = "cpu") -> dict[str, np.ndarray]:
     """Class probabilities ``(len(test), num_classes)`` per model, keyed by its streams (``"joint+bone"``):
     one model on all streams, or with ``settings.ensemble`` one model per stream, whose probabilities are
     summed for the ensemble's prediction. With ``settings.seeds`` > 1 each model is that many networks
@@ -143,7 +115,7 @@ def gcn_scores(model_name: str, train: list[SkeletonSample], test: list[Skeleton
     out: dict[str, np.ndarray] = {}
     for streams, member in ensemble_members(settings):
         key = "+".join(streams)
-        out[key] = out.get(key, 0) + stream_scores(model_name, train, test, num_classes, member)
+        out[key] = out.get(key, 0) + stream_scores(model_name, train, test, num_classes, member, device)
     return out
 
 
@@ -161,11 +133,10 @@ def ensemble_members(settings: GCNSettings) -> list[tuple[tuple[str, ...], GCNSe
 
 
 def stream_scores(model_name: str, train: list[SkeletonSample], test: list[SkeletonSample], num_classes: int,
-                  settings: GCNSettings) -> np.ndarray:
+                  settings: GCNSettings, device: str = "cpu") -> np.ndarray:
     """Test probabilities of one GCN on ``settings.streams`` (averaged with the mirrored clips' under
-    ``settings.flip_tta``)."""
-    model = fit_gcn(model_name, train, num_classes, settings)
-    device = settings.device
+    ``settings.flip_tta``), trained and run on ``device``."""
+    model = fit_gcn(model_name, train, num_classes, settings, device=device)
     with torch.no_grad():
         p = torch.softmax(model(sequence_tensor(test, settings).to(device)), 1)
         if settings.flip_tta:
@@ -187,11 +158,13 @@ class GCNTask(Task):
 
     model_tag = GCN_TAG
 
-    def __init__(self, model_name: str, train: list[SkeletonSample], num_classes: int, settings: GCNSettings):
+    def __init__(self, model_name: str, train: list[SkeletonSample], num_classes: int, settings: GCNSettings,
+                 device: str = "cpu"):
         self.kind, self.train, self.num_classes, self.settings = model_name, train, num_classes, settings
+        self.device = device
         self.layout = get_layout(train[0].layout)
         self.rng = np.random.default_rng(settings.seed)
-        self.labels = torch.tensor([s.label for s in train], device=settings.device)
+        self.labels = torch.tensor([s.label for s in train], device=device)
         self.weight = class_weights(self.labels, num_classes) if settings.class_weights else None
 
     def model_config(self, model: torch.nn.Module | None = None) -> dict:
@@ -215,7 +188,7 @@ class GCNTask(Task):
         return -(-len(self.train) // self.settings.batch_size)
 
     def train_batches(self, epoch: int):
-        device = self.settings.device
+        device = self.device
         x = sequence_tensor(self.train, self.settings, self.rng).to(device)  # fresh augmentation each epoch
         for idx in torch.randperm(len(self.train)).split(self.settings.batch_size):
             if len(idx) < 2:
@@ -229,18 +202,20 @@ class GCNTask(Task):
 
 
 def fit_gcn(model_name: str, train: list[SkeletonSample], num_classes: int,
-            settings: GCNSettings = GCNSettings(), out_dir: str | Path | None = None) -> torch.nn.Module:
+            settings: GCNSettings = GCNSettings(), out_dir: str | Path | None = None,
+            device: str = "cpu") -> torch.nn.Module:
     """One GCN on all ``settings.streams``, trained on ``train`` by the training engine (:class:`GCNTask`,
-    seeded from ``settings.seed``); returned in eval mode. ``out_dir``: also write the engine's ``last.pt``
+    seeded from ``settings.seed``) on ``device`` (the config's top-level ``device``); returned in eval mode. ``out_dir``: also write the engine's ``last.pt``
     (a ``"gcn"`` checkpoint that :func:`smartclass.inference.load_model` reads) there."""
-    engine = Engine(EngineSettings(epochs=settings.epochs, seed=settings.seed, device=settings.device), out_dir,
+    engine = Engine(EngineSettings(epochs=settings.epochs, seed=settings.seed, device=device), out_dir,
                     config={"gcn": {k: list(v) if isinstance(v, tuple) else v for k, v in vars(settings).items()}},
                     log=lambda message: None)
-    model, _ = engine.fit(GCNTask(model_name, train, num_classes, settings))
+    model, _ = engine.fit(GCNTask(model_name, train, num_classes, settings, device))
     return model
 
 
-def holdout_report(root: str | Path, settings: GCNSettings = GCNSettings(), model_name: str = "mstgcn") -> dict:
+def holdout_report(root: str | Path, settings: GCNSettings = GCNSettings(), model_name: str = "mstgcn",
+                   device: str = "cpu") -> dict:
     """Train ``model_name`` on half of the UTKinect-Action3D subjects in ``root`` (one split drawn from
     ``settings.seed``) and test it on the others: the classification report (top-1/top-3, macro-F1,
     confusion matrix) plus ``train_seconds``, ``train_sequences``, ``test_sequences``, ``train_subjects``."""
@@ -250,9 +225,9 @@ def holdout_report(root: str | Path, settings: GCNSettings = GCNSettings(), mode
     tr, te = next(cross_subject_splits(samples, "utkinect", repeats=1, seed=settings.seed))
     train, test = [samples[i] for i in tr], [samples[i] for i in te]
     t0 = time.perf_counter()
-    model = fit_gcn(model_name, train, len(UTKINECT_ACTIONS), settings)
+    model = fit_gcn(model_name, train, len(UTKINECT_ACTIONS), settings, device=device)
     with torch.no_grad():
-        scores = model(sequence_tensor(test, settings).to(settings.device)).cpu().numpy()
+        scores = model(sequence_tensor(test, settings).to(device)).cpu().numpy()
     report = classification_report(scores, np.array([s.label for s in test]), UTKINECT_ACTIONS, ks=(1, 3))
     report.update(train_seconds=time.perf_counter() - t0, train_sequences=len(train), test_sequences=len(test),
                   train_subjects=sorted({int(s.subject) for s in train}))
@@ -305,8 +280,9 @@ def most_confused(cm: np.ndarray, classes: tuple[str, ...], top: int = 5) -> lis
 
 def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, repeats: int = 5, seed: int = 0,
                   settings: GCNSettings | None = None, progress: Callable[[str], None] | None = None,
-                  labels: str | None = None, workers: int = 1) -> dict:
+                  labels: str | None = None, workers: int = 1, device: str = "cpu") -> dict:
     """Run every model on every split of the protocol; returns per-model mean/std top-1 and wall time.
+    ``device``: where the GCNs train and run (the config's top-level ``device``).
     ``labels``: UTKinect label file name inside ``root`` (default ``actionLabel.txt``). ``workers``: GCN
     trainings (one per split and stream model) run in that many processes of one thread each; every training
     seeds itself, so the figures do not depend on it."""
@@ -354,7 +330,8 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
                     progress(f"{name} split {k + 1}/{len(splits)}: top-1 {accs[-1]:.4f}")
         else:
             members = ensemble_members(settings)
-            jobs = [(name, train, test, NUM_CLASSES[dataset], member) for train, test in clips for _, member in members]
+            jobs = [(name, train, test, NUM_CLASSES[dataset], member, device) for train, test in clips
+                    for _, member in members]
 
             def report(done: int, name: str = name, n: int = len(jobs), m: int = len(members)) -> None:
                 if progress:
@@ -391,7 +368,7 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
             else f"cross-subject, half the subjects train, {len(splits)} random subject splits",
             "subjects": [{"train": sorted({int(samples[i].subject) for i in tr}),
                           "test": sorted({int(samples[i].subject) for i in te})} for tr, te in splits],
-            "workers": workers,
+            "workers": workers, "device": device,
             "gcn_settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(settings).items()},
             "models": results}
 
@@ -418,7 +395,7 @@ def _run_jobs(jobs: list[tuple], workers: int, progress: Callable[[int], None]) 
     from smartclass.runs import worker_pool
 
     # a forked child cannot use CUDA: GPU workers start fresh interpreters
-    context = multiprocessing.get_context("spawn" if jobs[0][-1].device != "cpu" else None)
+    context = multiprocessing.get_context("spawn" if jobs[0][-1] != "cpu" else None)
     with worker_pool(workers, mp_context=context) as pool:  # workers stop with this process
         out = []
         for p in pool.map(_stream_job, jobs):
