@@ -34,6 +34,8 @@ def test_report_hand_computed():
     assert c["ap50"] is None and c["reason"]
     assert rep["map50"] == pytest.approx((0.75 + 0.0) / 2)
     assert rep["recall"] == pytest.approx(0.25)
+    # classes merged: TP .9, FP .8, TP .6 (the class-b object), TP .2 → P 1, 1/2, 2/3, 3/4; R 1/3, 1/3, 2/3, 1
+    assert rep["agnostic_ap50"] == pytest.approx(1 / 3 + 1 / 3 * 0.75 + 1 / 3 * 0.75)
     json.dumps(rep, allow_nan=False)
 
 

@@ -146,6 +146,7 @@ def detection_report(preds: Sequence[dict], gts: Sequence[dict], class_names: Se
       ``conf_threshold``, ``num_gt``, ``num_pred``; a class without ground truth has ``null`` APs (with
       ``reason``) and is left out of the means.
     - ``map50``, ``map50_95``, ``precision``, ``recall``: means over classes with ground truth.
+    - ``agnostic_ap50``: AP@0.5 with every class merged into one (are the objects found at all?).
     - ``confusion_matrix``: :func:`confusion_matrix` at the same thresholds, labels ``class_names + ['background']``.
     - ``pr_curves``: per class, ``(recall, precision)`` lists at IoU 0.5 over all predictions (for plotting).
     """
@@ -175,12 +176,17 @@ def detection_report(preds: Sequence[dict], gts: Sequence[dict], class_names: Se
             entry.update(ap50=None, ap50_95=None, reason="no ground-truth boxes of this class")
         per_class[name] = entry
     scored = [e for e in per_class.values() if e["num_gt"]]
+    # class-agnostic AP@0.5: are the objects found at all, whatever class they are given?
+    flat = [{**x, "labels": np.zeros(np.asarray(x["labels"]).size, np.int64)} for x in preds]
+    flat_gt = [{**x, "labels": np.zeros(np.asarray(x["labels"]).size, np.int64)} for x in gts]
+    fp, fr, n_all = precision_recall(flat, flat_gt, 0, 0.5)
 
     def mean(key: str) -> float | None:
         return float(np.mean([e[key] for e in scored])) if scored else None
 
     return {
         "map50": mean("ap50"), "map50_95": mean("ap50_95"), "precision": mean("precision"), "recall": mean("recall"),
+        "agnostic_ap50": average_precision(fr, fp) if n_all and len(fr) else (0.0 if n_all else None),
         "conf_threshold": conf_threshold, "num_images": len(gts),
         "num_gt": int(sum(e["num_gt"] for e in per_class.values())), "per_class": per_class,
         "confusion_matrix": {"labels": [*class_names, "background"],
