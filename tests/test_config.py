@@ -40,3 +40,19 @@ def test_saved_config_round_trips(tmp_path):
     path = save_config(cfg, tmp_path / "config.yaml")
     assert load_config(path) == cfg
     assert dump_config(cfg) == path.read_text()
+
+
+def test_every_section_declares_its_ranges():
+    import re
+
+    from smartclass.skeleton.config import GCNSettings
+
+    for override, message in [("skeleton.lr=0", "'skeleton.lr': expected > 0"),
+                              ("skeleton.dilations=[1,0]", "'skeleton.dilations': expected every item ≥ 1"),
+                              ("skeleton.preprocess=x", "'skeleton.preprocess': expected one of ['none', 'reference']"),
+                              ("enhance.retinex.gamma=0", "'enhance.retinex.gamma': expected > 0"),
+                              ("enhance.thermal.t_range=[.nan,40]", "'enhance.thermal.t_range': expected a finite"),
+                              ("detector.epochs=0", "'detector.epochs': expected ≥ 1")]:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config(None, [override])
+    assert GCNSettings.dilations == (1, 2, 4)  # tuple defaults stay readable on the class

@@ -24,16 +24,19 @@ def ranged(default: Any, *, ge: float | None = None, gt: float | None = None, le
     """A dataclass field with default ``default`` whose value (each item, for a tuple) must satisfy the bounds."""
     meta = {k: v for k, v in dict(ge=ge, gt=gt, le=le, lt=lt).items() if v is not None}
     meta["finite"] = finite
-    if isinstance(default, (list, tuple)):
-        return field(default_factory=lambda: default, metadata={"range": meta})
-    return field(default=default, metadata={"range": meta})
+    return _field(default, meta)
 
 
 def one_of(default: Any, choices: tuple) -> Any:
     """A dataclass field whose value (each item, for a tuple) must be one of ``choices``."""
-    meta = {"choices": tuple(choices), "finite": True}
-    if isinstance(default, (list, tuple)):
-        return field(default_factory=lambda: default, metadata={"range": meta})
+    return _field(default, {"choices": tuple(choices), "finite": True})
+
+
+def _field(default: Any, meta: dict) -> Any:
+    """A tuple (immutable) stays a plain default, so ``Section.key`` still reads it on the class; a list needs
+    a factory."""
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata={"range": meta})
     return field(default=default, metadata={"range": meta})
 
 

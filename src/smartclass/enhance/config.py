@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from smartclass.bounds import ranged
+
 #: the illumination exponent of the re-lighting ``L' = k·L^γ``: 0.8 as in LIME (Guo et al., IEEE TIP 2017)
 DEFAULT_GAMMA = 0.8
 #: noise-adaptive denoising: ``ε_d = (DENOISE_K·σ)²``, σ the estimated input noise (chosen on the val split)
@@ -25,23 +27,23 @@ class RetinexConfig:
     of the frame between the mean-luma thresholds ``gate_dark`` and ``gate_bright``, so a well-lit frame
     passes through unchanged (it is not enhanced at all) and a dark one is fully enhanced."""
 
-    large_radius: int | None = None
-    small_radius: int = 4
-    eps_large: float = 1e-2
-    eps_small: float = 1e-3
-    lambda1: float = 0.5
-    lambda2: float = 0.5
-    scale: int = 4
-    target_mean: float | None = 0.5
-    gamma: float = DEFAULT_GAMMA
-    reflect_eps: float = 0.01
-    denoise_radius: int = 2
-    denoise_eps: float | None = None
-    denoise_k: float = DENOISE_K
-    work_scale: int = 2
+    large_radius: int | None = ranged(None, ge=1)
+    small_radius: int = ranged(4, ge=1)
+    eps_large: float = ranged(1e-2, gt=0)
+    eps_small: float = ranged(1e-3, gt=0)
+    lambda1: float = ranged(0.5, ge=0)
+    lambda2: float = ranged(0.5, ge=0)
+    scale: int = ranged(4, ge=1)
+    target_mean: float | None = ranged(0.5, gt=0, le=1)
+    gamma: float = ranged(DEFAULT_GAMMA, gt=0)
+    reflect_eps: float = ranged(0.01, gt=0)
+    denoise_radius: int = ranged(2, ge=0)
+    denoise_eps: float | None = ranged(None, ge=0)
+    denoise_k: float = ranged(DENOISE_K, gt=0)
+    work_scale: int = ranged(2, ge=1)
     gate: bool = True
-    gate_dark: float = FRAME_GATE[0]
-    gate_bright: float = FRAME_GATE[1]
+    gate_dark: float = ranged(FRAME_GATE[0], ge=0, le=1)
+    gate_bright: float = ranged(FRAME_GATE[1], ge=0, le=1)
 
 
 @dataclass
@@ -52,13 +54,13 @@ class DepthConfig:
     wrong surface, 382 mm off) for 0.7 ms."""
 
     smooth: bool = True
-    diameter: int = 5
-    sigma_space: float = 2.0
-    sigma_depth_mm: float = 30.0
-    close_kernel: int = 5
+    diameter: int = ranged(5, ge=1)
+    sigma_space: float = ranged(2.0, gt=0)
+    sigma_depth_mm: float = ranged(30.0, gt=0)
+    close_kernel: int = ranged(5, ge=1)
     fill_large: bool = True
-    jump_mm: float = 150.0
-    surface_gap: int = 8
+    jump_mm: float = ranged(150.0, gt=0)
+    surface_gap: int = ranged(8, ge=0)
     close_after_align: bool = False
 
 
@@ -67,8 +69,8 @@ class ThermalConfig:
     """Parameters of :func:`~smartclass.enhance.thermal.enhance_thermal`; ``colormap`` is an OpenCV colour
     map name (``inferno`` → ``cv2.COLORMAP_INFERNO``); ``t_range`` None means the image's percentiles."""
 
-    clip_limit: float = 2.0
-    tiles: int = 8
+    clip_limit: float = ranged(2.0, gt=0)
+    tiles: int = ranged(8, ge=1)
     t_range: tuple[float, float] | None = (15.0, 45.0)
     colormap: str = "inferno"
     nan_policy: Literal["raise", "fill"] = "raise"
@@ -86,6 +88,6 @@ class EnhanceConfig:
     retinex: RetinexConfig = field(default_factory=RetinexConfig)
     depth: DepthConfig = field(default_factory=DepthConfig)
     thermal: ThermalConfig = field(default_factory=ThermalConfig)
-    plane_depth: float = 3.0
+    plane_depth: float = ranged(3.0, gt=0)
     thermal_maps: Literal["depth", "plane"] = "depth"
-    workers: int = 1
+    workers: int = ranged(1, ge=1, le=2)
