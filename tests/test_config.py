@@ -49,7 +49,7 @@ def test_every_section_declares_its_ranges():
 
     for override, message in [("skeleton.lr=0", "'skeleton.lr': expected > 0"),
                               ("skeleton.dilations=[1,0]", "'skeleton.dilations': expected every item ≥ 1"),
-                              ("skeleton.preprocess=x", "'skeleton.preprocess': expected one of ['none', 'reference']"),
+                              ("skeleton.preprocess=x", "'skeleton.preprocess': expected one of ['none', 'reference', 'reference-no-rotation']"),
                               ("enhance.retinex.gamma=0", "'enhance.retinex.gamma': expected > 0"),
                               ("enhance.thermal.t_range=[.nan,40]", "'enhance.thermal.t_range': expected a finite"),
                               ("detector.epochs=0", "'detector.epochs': expected ≥ 1")]:

@@ -131,6 +131,9 @@ def test_reference_split_drops_zero_frames_and_returns_camera_axes(tmp_path, wri
     lengths = reference_bone_lengths([s.keypoint[0] for s in train], LAYOUT)
     b = bone_order(LAYOUT)
     np.testing.assert_allclose(np.linalg.norm(kp[:, b[:, 0]] - kp[:, b[:, 1]], axis=-1).mean(0), lengths, rtol=1e-4)
+    unturned = reference_split(train, test, rotate=False)[0][0].keypoint[0]  # same skeleton, not turned per frame
+    np.testing.assert_allclose(np.linalg.norm(unturned, axis=-1), np.linalg.norm(kp, axis=-1), atol=1e-5)
+    assert not np.allclose(unturned, kp, atol=1e-3)
 
 
 def test_dev_protocol_trains_on_1_3_5_and_tests_on_2_4_with_the_option_recorded(tmp_path, write_msr):
@@ -161,4 +164,5 @@ def test_cli_records_the_options_and_names_a_bad_value(tmp_path, write_msr, caps
     assert "--preprocess reference --svm-dtw --out" in written["command"]  # the command as given
     assert written["results"]["gcn_settings"]["svm_dtw"] is True
     assert main(args + ["--preprocess", "camera"]) == 2
-    assert "--preprocess must be one of ['none', 'reference'], got 'camera'" in capsys.readouterr().err
+    assert "--preprocess must be one of ['none', 'reference', 'reference-no-rotation'], got 'camera'" in (
+        capsys.readouterr().err)

@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         preprocess: Optional[str] = typer.Option(None, help="none, or reference: Vemulapalli et al.'s per-frame "
                                                  "pre-processing for every model (hip centre at the origin, frames "
                                                  "with a zero-length bone dropped, training-set bone lengths, hips "
-                                                 "turned onto x) [skeleton.preprocess: none]"),
+                                                 "turned onto x in every frame), or reference-no-rotation (all but that "
+                                                 "last step) [skeleton.preprocess: none]"),
         svm_dtw: Optional[bool] = typer.Option(None, help="so3-svm: the reference's temporal model (DTW to each "
                                                "class's nominal curve, its Fourier pyramid, one-vs-all SVMs with "
                                                "C=1)"),

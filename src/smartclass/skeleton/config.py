@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 from smartclass.bounds import one_of, ranged
 
+# reference: Vemulapalli et al.'s per-frame pre-processing (skeleton.preprocess); reference-no-rotation: the same
+# without its per-frame turn of the hips onto x (the clip is then aligned as a whole, as without pre-processing)
+PREPROCESS = ("none", "reference", "reference-no-rotation")
+
 
 @dataclass
 class GCNSettings:
@@ -33,5 +37,5 @@ class GCNSettings:
     attention: bool = True  # MST-GCN's spatio-temporal attention (eq. 9); False is the paper's ablation
     dilations: tuple[int, ...] = ranged((1, 2, 4), ge=1)  # MST-GCN's temporal branches (eq. 8); (1,) is the paper's ablation
     kernel: int = ranged(5, ge=1)  # MST-GCN's temporal kernel size in every branch (odd)
-    preprocess: str = one_of("none", ("none", "reference"))  # "reference": every model sees the reference pipeline's pre-processed clips
+    preprocess: str = one_of("none", PREPROCESS)  # "reference": every model sees the reference pipeline's pre-processed clips
     svm_dtw: bool = False  # so3-svm: the reference's DTW to nominal curves + its FTP + C=1 SVMs (SO3DTWSVM)

@@ -26,7 +26,7 @@ from smartclass.skeleton.baselines import SO3DTWSVM, SO3SVM
 from smartclass.skeleton.preprocess import reference_bone_lengths, reference_preprocess, swap_yz
 from smartclass.skeleton.so3 import so3_features
 from smartclass.skeleton.augment import random_augment
-from smartclass.skeleton.config import GCNSettings
+from smartclass.skeleton.config import PREPROCESS, GCNSettings
 from smartclass.skeleton.streams import make_streams, mirror_sequence, normalise_sequence, resample
 from smartclass.training.engine import Engine, EngineSettings, Task
 
@@ -37,7 +37,6 @@ DATASETS: dict[str, Callable[[str], list[SkeletonSample]]] = {
 CLASSES = {"utkinect": UTKINECT_ACTIONS, "msraction3d": MSR_ACTION3D_ACTIONS}
 NUM_CLASSES = {k: len(v) for k, v in CLASSES.items()}
 MODELS = ("mstgcn", "stgcn", "so3-svm")
-PREPROCESS = ("none", "reference")  # reference: Vemulapalli et al.'s per-frame pre-processing (skeleton.preprocess)
 
 
 def cross_subject_splits(samples: list[SkeletonSample], dataset: str, repeats: int = 5,
@@ -248,17 +247,17 @@ def so3_svm_predictions(train: list[SkeletonSample], test: list[SkeletonSample],
     return clf.predict([curve(s) for s in test])
 
 
-def reference_split(train: list[SkeletonSample], test: list[SkeletonSample]
+def reference_split(train: list[SkeletonSample], test: list[SkeletonSample], rotate: bool = True
                     ) -> tuple[list[SkeletonSample], list[SkeletonSample]]:
     """One split's clips pre-processed as the reference pipeline does (:func:`reference_preprocess`, first
     person), the bones rebuilt with the mean bone lengths of the split's training clips, and turned back to the
-    camera's axes (y vertical) that the rest of the project uses. A clip left without a valid frame is a
-    :class:`DataError` naming it."""
+    camera's axes (y vertical) that the rest of the project uses; ``rotate=False`` leaves out the per-frame view
+    normalisation. A clip left without a valid frame is a :class:`DataError` naming it."""
     layout = get_layout(train[0].layout)
     lengths = reference_bone_lengths([s.keypoint[0] for s in train], layout)
 
     def one(s: SkeletonSample) -> SkeletonSample:
-        kp, keep = reference_preprocess(s.keypoint[0], layout, lengths)
+        kp, keep = reference_preprocess(s.keypoint[0], layout, lengths, rotate)
         if not len(kp):
             raise DataError(f"{s.name}: no frame in which every bone has a length (--preprocess reference)")
         meta = dict(s.meta, **({"frames": np.asarray(s.meta["frames"])[keep]} if "frames" in s.meta else {}))
@@ -305,8 +304,8 @@ def run_benchmark(dataset: str, root: str, models: tuple[str, ...] = MODELS, rep
     splits = list(cross_subject_splits(samples, dataset, repeats, seed))
     truths = [np.array([samples[i].label for i in te]) for _, te in splits]  # each split's test labels
     clips = [([samples[i] for i in tr], [samples[i] for i in te]) for tr, te in splits]  # each split's clips
-    if settings.preprocess == "reference":
-        clips = [reference_split(train, test) for train, test in clips]
+    if settings.preprocess != "none":
+        clips = [reference_split(train, test, settings.preprocess == "reference") for train, test in clips]
     results: dict = {}
     for name in models:
         t0 = time.perf_counter()
