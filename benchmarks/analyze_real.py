@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("out/analyze_real"))
     p.add_argument("--name", default="lecture_hall")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--score-threshold", type=float, default=0.1)
+    p.add_argument("--score-threshold", type=float, default=0.02)
     p.add_argument("--blur-faces", action="store_true")
     args = p.parse_args(argv)
     if not args.video.is_file():

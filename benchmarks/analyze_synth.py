@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fps", type=float, default=10.0)
     p.add_argument("--seed", type=int, default=100)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--score-threshold", type=float, default=0.02, help="detector score cut before tracking")
     p.add_argument("--split", default="test", help="test (report) or val (choose settings)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="AnalyzeSettings override for every pipeline, e.g. track_activation=0.3")
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         default = getattr(AnalyzeSettings(), key)
         overrides[key] = type(default)(value)
     ckpt = args.checkpoint or default_checkpoint("synth")
-    det = CheckpointDetector(ckpt, threads=args.threads)
+    det = CheckpointDetector(ckpt, threads=args.threads, score_threshold=args.score_threshold)
     runs = []
     for ci, cond in enumerate(CONDITIONS):
         for j in range(args.clips):

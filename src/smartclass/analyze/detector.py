@@ -80,7 +80,7 @@ class CheckpointDetector:
 
     checkpoint: str | os.PathLike
     device: str = "cpu"
-    score_threshold: float = 0.1
+    score_threshold: float = 0.02
     merge_iou: float = 0.6
     threads: int | None = None
     runtime: str = "auto"  # 'onnx' (ONNX Runtime), 'torch', or 'auto' (ONNX Runtime on CPU when installed)

@@ -46,8 +46,11 @@ class AnalyzeSettings:
     batch: int = 4  # frames per detector call (1 for live sources)
     tracker: str = "bytetrack"
     lost_seconds: float = 3.0  # a track hidden longer ends (the re-entry linker may give its id back)
-    track_activation: float = 0.45  # detector score that starts a track
-    track_high: float = 0.5  # ByteTrack: scores below go to the second (low-confidence) association stage
+    # detector score that starts a track, and ByteTrack's split between its first (high-score) and second
+    # (low-score) association stage: chosen on the SmartClass-Synth *val* split for the shipped CPU-trained
+    # detectors, whose scores for true students are low (0.03–0.3); raise them for a better-calibrated detector
+    track_activation: float = 0.08
+    track_high: float = 0.15
     reentry: bool = True
     smoothing: str = "viterbi"
     window: float = 1.0  # behaviour window, seconds

@@ -51,7 +51,8 @@ def register(app: typer.Typer) -> None:
         video: bool = typer.Option(True, "--video/--no-video", help="write annotated.mp4"),
         report: bool = typer.Option(True, "--report/--no-report", help="write report.html"),
         enhance: bool = typer.Option(True, "--enhance/--no-enhance", help="enhance dark frames before detection"),
-        score_threshold: float = typer.Option(0.1, help="drop detections below this score"),
+        score_threshold: float = typer.Option(0.02, help="drop detections below this score (ByteTrack's second stage uses the weak ones)"),
+        track_activation: float = typer.Option(0.08, help="detector score that starts a track (raise for a better-calibrated detector)"),
         timeout: float = typer.Option(10.0, help="a live stream that sends nothing for this many seconds ends"),
         threads: int = typer.Option(2, help="CPU threads for the detector"),
         device: str = typer.Option("cpu", help="torch device of the detector"),
@@ -87,6 +88,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"detector: {det.name} ({ckpt}, {len(det.class_names)} classes: {', '.join(det.class_names)})"
                       + ("" if checkpoint else " — the default for this source"))
         settings = AnalyzeSettings(detect_every=detect_every, batch=batch, tracker=tracker, smoothing=smoothing,
+                                   track_activation=track_activation, track_high=max(track_activation, 0.15),
                                    blur_faces=blur_faces, max_seconds=max_seconds, video=video, report=report,
                                    enhance=enhance, engagement=load_mapping(engagement))
         analyzer = Analyzer(det, settings)
