@@ -107,3 +107,13 @@ def test_non_editable_install_finds_and_loads_the_shipped_checkpoint(tmp_path):
     name, epoch, params = run.stdout.split()
     assert name == "mmfg" and int(epoch) == 15 and int(params) > 100_000
     assert np.isfinite(float(params))
+
+
+def test_every_shipped_checkpoint_loads_by_its_tag_with_its_record():
+    names = shipped_checkpoints()
+    assert "mmfg/mmfg" in names
+    for name in names:
+        model, info = load_model(shipped_checkpoint(name))
+        assert info["model"] in registered_models() and not model.training, name
+        assert isinstance(info["model_config"], dict) and isinstance(info["config"], dict), name
+        assert isinstance(info["history"], list), name
