@@ -28,8 +28,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# the main job on the built-in synthetic classroom (8 students, 30 s): timelines, engagement, video, report
 demo: install
-	$(VENV)/bin/smartclass demo --out out/demo
+	$(VENV)/bin/smartclass analyze synth:classroom --out out/demo
 
 test: install-dev
 	$(PY) -m pytest
