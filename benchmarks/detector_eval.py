@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("name", choices=sorted(RUNS))
     ap.add_argument("--run", type=Path, help="run folder (default runs/detector/NAME)")
     ap.add_argument("--no-ship", action="store_true", help="score the already shipped checkpoint")
+    ap.add_argument("--val-conf", type=float, default=0.001, help="score threshold of the predictions scored for mAP")
     args = ap.parse_args(argv)
     spec = RUNS[args.name]
     run = args.run or ROOT / "runs" / "detector" / args.name
@@ -55,7 +56,8 @@ def main(argv: list[str] | None = None) -> None:
 
     cmd = ["detect-eval", "--checkpoint", str(ckpt.relative_to(ROOT)), "--data", os.path.relpath(spec["data"], ROOT),
            "--format",
-           spec["format"], "--subset", spec["subset"], "--out", str(out.relative_to(ROOT))]
+           spec["format"], "--subset", spec["subset"], "--out", str(out.relative_to(ROOT)), "--val-conf",
+           str(args.val_conf)]
     if cli(cmd) != 0:
         raise SystemExit(f"detect-eval failed: smartclass {' '.join(cmd)}")
     rep = json.loads(out.read_text())
