@@ -22,3 +22,15 @@ def test_demo_without_skeleton_data_skips_that_part(tmp_path, capsys):
     said = capsys.readouterr().out
     assert "missing" in said and "skipping the skeleton part" in said
     assert (tmp_path / "synth_preview.png").exists() and not (tmp_path / "report.json").exists()
+
+
+def test_demo_refuses_a_folder_of_another_config_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "demo"
+    args = ["demo", "--out", str(out), "--root", str(tmp_path / "missing"), "--checkpoint", str(tmp_path / "none.pt")]
+    assert main(args + ["--frames", "2"]) == 0
+    assert main(args + ["--frames", "2"]) == 0  # the same config again: allowed
+    capsys.readouterr()
+    assert main(args + ["--frames", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "different config" in err and "synth.frames" in err and "--overwrite" in err
+    assert main(args + ["--frames", "3", "--overwrite"]) == 0

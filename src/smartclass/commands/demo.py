@@ -37,6 +37,8 @@ def register(app: typer.Typer) -> None:
         frames: int = typer.Option(32, min=1, help="frames of the synthetic preview clip"),
         checkpoint: Optional[Path] = typer.Option(None, help="trained recogniser run on synthetic test clips "
                                                   "(default: the shipped checkpoints/mmfg/mmfg.pt)"),
+        overwrite: bool = typer.Option(False, "--overwrite", help="write into OUT even if it holds another run's "
+                                       "outputs made with a different config"),
     ) -> None:
         """Show what smartclass does now; every output goes under --out (a few minutes on a CPU).
 
@@ -63,6 +65,12 @@ def register(app: typer.Typer) -> None:
         from smartclass.synth.preview import write_preview
         from smartclass.terminal import console as make_console
 
+        from smartclass.config import to_dict
+        from smartclass.runs import guard_output
+
+        cfg = load_config(None, [f"seed={seed}", f"synth.seed={seed}", f"synth.frames={frames}",
+                                 "synth.conditions=[occlusion]", f"skeleton.epochs={epochs}", f"skeleton.seed={seed}"])
+        guard_output(out, to_dict(cfg), overwrite)  # before any work: another run's outputs are not mixed in
         console = make_console()
         checkpoint = checkpoint if checkpoint is not None else shipped_checkpoint("mmfg/mmfg")
         t0 = time.perf_counter()
@@ -81,8 +89,6 @@ def register(app: typer.Typer) -> None:
                                                        if wrong else ""))
         else:
             console.print(f"no recogniser checkpoint at {checkpoint}; skipping recognition")
-        cfg = load_config(None, [f"seed={seed}", f"synth.seed={seed}", f"synth.frames={frames}",
-                                 "synth.conditions=[occlusion]", f"skeleton.epochs={epochs}", f"skeleton.seed={seed}"])
         save_config(cfg, out / "config.yaml")
         if not root.is_dir():  # the real-skeleton part needs data that is not shipped with smartclass
             console.print(f"UTKinect-Action3D not found at '{root}': skipping the skeleton part "
