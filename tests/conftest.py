@@ -39,3 +39,28 @@ def write_utkinect():
 @pytest.fixture
 def write_msr():
     return _write_msr
+
+
+def _detector_fixtures():
+    """tests/training/detector_fixtures.py (tiny YOLO split and training overrides), loaded by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("detector_fixtures", Path(__file__).parent / "training" /
+                                                  "detector_fixtures.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def tiny_detector(tmp_path_factory):
+    """A detector trained for a few steps on coloured squares: ``(yolo_root, shipped_checkpoint)``, trained once
+    for every command test that needs one."""
+    from smartclass.config import load_config
+    from smartclass.training.detector import ship_checkpoint, train_detector
+
+    fx = _detector_fixtures()
+    root = fx.write_yolo_split(tmp_path_factory.mktemp("yolo"))
+    out = tmp_path_factory.mktemp("run")
+    train_detector(load_config(None, fx.tiny_overrides(root)), out, log=lambda s: None)
+    return root, ship_checkpoint(out / "best.pt", out / "d.pt")

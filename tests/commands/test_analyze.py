@@ -1,6 +1,5 @@
 """``smartclass analyze`` end to end with a tiny trained detector (coloured squares) on a video of moving squares."""
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -8,22 +7,11 @@ import numpy as np
 import pytest
 
 from smartclass.cli import main
-from smartclass.config import load_config
-
-_spec = importlib.util.spec_from_file_location(
-    "detector_fixtures", Path(__file__).parents[1] / "training" / "detector_fixtures.py")
-_fx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_fx)
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    from smartclass.training.detector import ship_checkpoint, train_detector
-
-    root = _fx.write_yolo_split(tmp_path_factory.mktemp("yolo"))
-    out = tmp_path_factory.mktemp("run")
-    train_detector(load_config(None, _fx.tiny_overrides(root)), out, log=lambda s: None)
-    return ship_checkpoint(out / "best.pt", out / "d.pt")
+def ckpt(tiny_detector):
+    return tiny_detector[1]
 
 
 def _video(path: Path, n: int = 30) -> Path:

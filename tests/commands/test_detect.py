@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from smartclass.cli import main
-from smartclass.config import load_config
 
 _spec = importlib.util.spec_from_file_location(
     "detector_fixtures", Path(__file__).parents[1] / "training" / "detector_fixtures.py")
@@ -16,13 +15,8 @@ _spec.loader.exec_module(_fx)
 
 
 @pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    from smartclass.training.detector import ship_checkpoint, train_detector
-
-    root = _fx.write_yolo_split(tmp_path_factory.mktemp("yolo"))
-    out = tmp_path_factory.mktemp("run")
-    train_detector(load_config(None, _fx.tiny_overrides(root)), out, log=lambda s: None)
-    return root, ship_checkpoint(out / "best.pt", out / "d.pt")
+def ckpt(tiny_detector):
+    return tiny_detector
 
 
 def test_detect_image_and_folder_writes_all_formats(ckpt, tmp_path):
