@@ -1,7 +1,7 @@
 """``smartclass analyze`` on a real classroom video, end to end, with the report's screenshot.
 
 Runs the analysis of ``--video`` (default ``../shared/data/video/lecture-hall.mp4``) with a real-frame detector
-checkpoint (default: the shipped ``detector/clabehavior``), writes every output under ``--out``, opens the
+checkpoint (default: the shipped ``detector/students7``), writes every output under ``--out``, opens the
 report in headless Chromium (Debian's ``chromium``) for a screenshot, stores it small under
 ``benchmarks/results/analyze_<name>.png``, and records in ``benchmarks/results/analyze_<name>.json`` what was
 found: students seen (ids with at least 3 decisions), students in view per detection step (median, max),
@@ -42,7 +42,7 @@ def screenshot(page: Path, png: Path, width: int = 1280, height: int = 2000) -> 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--video", type=Path, default=DATA / "lecture-hall.mp4")
-    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped detector/clabehavior")
+    p.add_argument("--checkpoint", type=Path, default=None, help="default: the shipped detector/students7")
     p.add_argument("--out", type=Path, default=Path("out/analyze_real"))
     p.add_argument("--name", default="lecture_hall")
     p.add_argument("--threads", type=int, default=2)

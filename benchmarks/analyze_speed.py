@@ -100,7 +100,7 @@ def run_one(video: Path, checkpoint: Path, threads: int, detect_every: int, batc
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", type=Path, default=None, help="detector checkpoint (default: shipped synth8)")
-    p.add_argument("--real-checkpoint", type=Path, default=None, help="detector for --real (default: shipped clabehavior)")
+    p.add_argument("--real-checkpoint", type=Path, default=None, help="detector for --real (default: shipped students7)")
     p.add_argument("--real", action="store_true", help="also the real lecture-hall video at 640×360")
     p.add_argument("--students", type=int, default=16)
     p.add_argument("--seconds", type=float, default=10.0)

@@ -3,7 +3,7 @@
 detect-eval`` on its evaluation split → ``benchmarks/results/detector_NAME_<split>.json`` (+ ``.pr.png``).
 
     python benchmarks/detector_eval.py cctv          # classroom-cctv valid/ (47 images)
-    python benchmarks/detector_eval.py clabehavior   # ClaBehavior's held-out fifth (72 images)
+    python benchmarks/detector_eval.py students7   # ClaBehavior's held-out fifth (72 images)
     python benchmarks/detector_eval.py synth8        # SmartClass-Synth test split (out/synth8_test, 40 clips × 3 frames)
 """
 
@@ -20,7 +20,7 @@ RUNS = {
     "cctv": {"box_kind": "head", "format": "yolo", "data": SHARED / "classroom-cctv" / "valid", "subset": "all",
              "split": "valid", "what": "classroom-cctv (Roboflow cctv-accurate, CC BY 4.0) train/ (477 images); "
                                        "scored on valid/ (47 images)"},
-    "clabehavior": {"box_kind": "student", "format": "coco", "data": SHARED / "clabehavior" / "train",
+    "students7": {"box_kind": "student", "format": "coco", "data": SHARED / "clabehavior" / "train",
                     "subset": "heldout", "split": "heldout",
                     "what": "ClaBehavior train/ minus its deterministic held-out fifth (288 images); scored on the "
                             "held-out fifth (72 images: ids sorted, numpy default_rng(0) permutation, first 72)"},

@@ -12,7 +12,7 @@ import typer
 _CHECKPOINTS = Path(__file__).resolve().parents[3] / "checkpoints" / "detector"
 #: the detector checkpoint picked by source: SmartClass-Synth frames → paper 000's 8 classes; real frames →
 #: whole students in real classrooms (ClaBehavior)
-DEFAULT_DETECTORS = {"synth": "synth8", "real": "clabehavior"}
+DEFAULT_DETECTORS = {"synth": "synth8", "real": "students7"}
 
 
 def default_checkpoint(source_kind: str) -> Path:
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
                                      "or synth:classroom[,seed=…,students=…,conditions=…,seconds=…]"),
         out: Path = typer.Option(Path("out/analyze"), "--out", help="output folder"),
         checkpoint: Optional[Path] = typer.Option(None, help="detector checkpoint (default: synth8 for synth:, "
-                                                  "clabehavior for real video)"),
+                                                  "students7 — ClaBehavior's 7 classes — for real video)"),
         detect_every: int = typer.Option(0, help="detect on every K-th frame (0: K = fps//3, at least 3 detections a second)"),
         batch: int = typer.Option(4, help="frames per detector call"),
         tracker: str = typer.Option("bytetrack", help="bytetrack, botsort (drifting camera) or iou (baseline)"),
