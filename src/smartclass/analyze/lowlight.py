@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from smartclass.enhance.differentiable import LUMA
+from smartclass.enhance.differentiable import LUMA, smoothstep_gate
 
 ANALYZE_GATE = (0.25, 0.33)
 """``(dark, bright)`` mean-luma thresholds of the analysis: fully enhanced at or below 0.25, untouched at or above 0.33."""
@@ -30,11 +30,10 @@ def mean_luma(rgb: np.ndarray, step: int = 4) -> float:
 
 
 def gate(luma: float, dark: float, bright: float) -> float:
-    """:func:`~smartclass.enhance.differentiable.illumination_gate`'s smoothstep, ``u = clip((bright − s)/(bright −
-    dark), 0, 1)``, ``g = u²(3 − 2u)``, on a measured mean luma ``s`` (in numpy: the torch round trip of the
-    enhancement module's frame path costs more than the rest of this stage on a loaded CPU)."""
-    u = min(max((bright - luma) / (bright - dark), 0.0), 1.0)
-    return u * u * (3.0 - 2.0 * u)
+    """The enhancement module's gate (:func:`~smartclass.enhance.differentiable.smoothstep_gate`) on a mean luma
+    measured here in numpy on a subsampled frame (the torch round trip of the enhancement module's frame path
+    costs more than the rest of this stage on a loaded CPU)."""
+    return smoothstep_gate(luma, dark, bright)
 
 
 class DarkFrameEnhancer:

@@ -275,6 +275,14 @@ def luma_statistic(rgb: torch.Tensor, percentile: float | None = None) -> torch.
     return s.view(-1, 1, 1, 1)
 
 
+def smoothstep_gate(s, dark: float, bright: float):
+    """The gate of a measured illumination ``s`` (a float or a tensor): ``u = clip((bright − s)/(bright − dark),
+    0, 1)``, ``g = u²(3 − 2u)``: 1 at or below ``dark``, 0 at or above ``bright``."""
+    u = (bright - s) / (bright - dark)
+    u = u.clamp(0, 1) if isinstance(u, torch.Tensor) else min(max(u, 0.0), 1.0)
+    return u * u * (3 - 2 * u)
+
+
 def illumination_gate(rgb, dark: float = FRAME_GATE[0], bright: float = FRAME_GATE[1],
                       percentile: float | None = None):
     """How much enhancement a frame should get, from its measured illumination ``s``
@@ -297,8 +305,7 @@ def illumination_gate(rgb, dark: float = FRAME_GATE[0], bright: float = FRAME_GA
         return float(illumination_gate(x, dark, bright, percentile))
     if rgb.ndim != 4 or rgb.shape[1] != 3:
         raise InputError(f"rgb must be (N, 3, H, W), got shape {tuple(rgb.shape)}")
-    u = ((bright - luma_statistic(rgb, percentile)) / (bright - dark)).clamp(0, 1)
-    return u * u * (3 - 2 * u)
+    return smoothstep_gate(luma_statistic(rgb, percentile), dark, bright)
 
 
 def gated_enhancement(rgb: torch.Tensor, enhanced: torch.Tensor, gate: torch.Tensor) -> torch.Tensor:
