@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from smartclass.enhance.differentiable import crop_enhancement
+from smartclass.enhance.retinex import msr
 from smartclass.errors import InputError
 from smartclass.layouts import UPPER_BODY_17
 from smartclass.models.fusion.dcanet import DCANet
@@ -91,7 +92,12 @@ class TrimodalRecognizer(nn.Module):
     def enhance(self, x: torch.Tensor) -> torch.Tensor:
         """The learnable multi-scale weighted guided-filter Retinex (§3.2) of frames ``(N, 3, S, S)``, gated by
         measured illumination with ``cfg.enhance_gate`` (:func:`~smartclass.enhance.differentiable.crop_enhancement`);
-        ``cfg.enhance_multiscale=False`` fixes λ1 = λ2 = 0."""
+        ``cfg.enhance_multiscale=False`` fixes λ1 = λ2 = 0. ``cfg.enhance_method="msr"`` replaces it by the
+        classic multi-scale Retinex (:func:`~smartclass.enhance.retinex.msr`, Jobson et al. 1997, σ = 15, 80, 250)
+        of each frame: no parameters, no gradient, the conventional enhancement of paper 002's baselines."""
+        if self.cfg.enhance_method == "msr":
+            frames = x.detach().permute(0, 2, 3, 1).cpu().numpy()
+            return torch.stack([torch.from_numpy(msr(f)) for f in frames]).permute(0, 3, 1, 2).to(x)
         lam = torch.sigmoid(self.enh_lambda) if self.cfg.enhance_multiscale else self.enh_lambda.new_zeros(2)
         return crop_enhancement(x, lam[0], lam[1], gate=self.cfg.enhance_gate)
 

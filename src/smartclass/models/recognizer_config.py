@@ -24,6 +24,7 @@ class RecognizerConfig:
     # paper 002's ablation and baseline switches (Tables 3, 4, 6); the defaults are the method as shipped
     enhance_gate: bool = False  # enhancement gated by measured illumination (enhance.differentiable.crop_enhancement)
     enhance_multiscale: bool = True  # False: λ1 = λ2 = 0, the large-scale illumination only (Table 6)
+    enhance_method: str = one_of("wgf", ("wgf", "msr"))  # "msr": classic multi-scale Retinex, Tables 3–4's conventional enhancement
     fusion: str = one_of("dca", ("dca", "concat", "attention"))  # Table 3's simple concatenation / conventional attention
     deformable: bool = True  # False: DCA-Net aligns with a plain 3×3 conv (Table 6)
     gcn: str = one_of("mstgcn", ("mstgcn", "stgcn"))  # "stgcn": Table 3's ST-GCN, Table 4's standard GCN
