@@ -26,7 +26,7 @@ LAYERS = {
     "skeleton": BLOCKS, "tracking": BLOCKS,
     "training": TASKS, "inference": TASKS,
     "skeleton.protocol": TASKS,  # the cross-subject benchmark: trains (with the engine) and scores models
-    "analyze": APPLICATIONS,
+    "analyze": APPLICATIONS, "experiments": APPLICATIONS,  # paper reproductions: train and score many variants
     "commands": COMMANDS, "cli": COMMANDS, "__main__": COMMANDS,
 }
 NEVER = {("data", "synth"), ("synth", "data")}  # same layer, but independent
