@@ -6,13 +6,17 @@ the validation split folder), ``coco`` (``data`` = the folder with ``images/`` +
 trained on the four fifths not held out and validated on the held-out fifth, see
 ``smartclass.data.detection.heldout_image_ids``) or ``synth`` (SmartClass-Synth frames rendered from the
 ``synth:`` section, paper 000's 8 coarse classes, subject-disjoint train/val splits).
+
+``arch`` (``paper``, ``ms_cnn``, ``3dcca``) trains a clip detector of paper 000's synthetic reproduction
+instead (format ``synth`` only): ``clip_length``-frame clips of the rendered samples resized to
+``input_width`` × ``input_height`` (60×40), the key frame's boxes (``docs/detector.md``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smartclass.bounds import ranged
+from smartclass.bounds import one_of, ranged
 
 
 @dataclass
@@ -68,3 +72,9 @@ class DetectorTrainConfig:
     synth_val_clips: int = ranged(40, ge=1)
     synth_frames_per_clip: int = ranged(3, ge=1)  # frames spread evenly over each sample
     synth_seconds: float = ranged(6.0, gt=0)
+    # clip detectors (paper 000's paper-faithful detector and its two baselines, format: synth)
+    arch: str = one_of("", ("", "paper", "ms_cnn", "3dcca"))  # "": the real-frame detector above
+    clip_length: int = ranged(7, ge=1)  # frames per training clip (key frame last); at least the model's 7
+    clip_key_stride: int = ranged(2, ge=1)  # key frames of a sample: its last frame and every k-th before it
+    clip_pyramid: tuple[int, ...] = ranged((4, 2, 1), ge=1)  # STPP spatial levels, finest first = the head grid
+    skeletons: bool = True  # arch paper: the students' 3-D joints feed the SO(3) branch
