@@ -349,18 +349,19 @@ def _plot_attention_samples(maps: dict[int, torch.Tensor], samples: list[dict], 
     blocks = sorted(maps)
     fig, axes = plt.subplots(len(blocks), len(samples), figsize=(3.2 * len(samples), 2.6 * len(blocks) + 0.6),
                              squeeze=False)
+    rel = {blk: maps[blk] * maps[blk].shape[1] * maps[blk].shape[2] for blk in blocks}
+    vmax = max(float(r.max()) for r in rel.values())
+    vmin = min(float(r.min()) for r in rel.values())
     for r, blk in enumerate(blocks):
-        m = maps[blk]
-        rel = m * m.shape[1] * m.shape[2]
         for c, s in enumerate(samples):
             ax = axes[r][c]
-            im = ax.imshow(rel[c].numpy(), aspect="auto", cmap="magma", origin="lower")
+            im = ax.imshow(rel[blk][c].numpy(), aspect="auto", cmap="magma", origin="lower", vmin=vmin, vmax=vmax)
             ax.set_xticks(range(len(UPPER_BODY_17.joints)))
             ax.set_xticklabels(UPPER_BODY_17.joints if r == len(blocks) - 1 else [], rotation=90, fontsize=6)
             ax.set_ylabel(f"block {blk}: frame" if c == 0 else "", fontsize=8)
             if r == 0:
                 ax.set_title(f"{s['condition']}\n{s['truth']} → {s['predicted']}", fontsize=8)
-            fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.colorbar(im, ax=axes, fraction=0.02)  # one scale for every panel
     fig.suptitle("Eq. 9 spatio-temporal attention (× T·V; 1 = uniform), one test clip per condition", fontsize=9)
     _save(fig, path)
 
