@@ -101,10 +101,10 @@ class DetectionHead(nn.Module):
 
     @torch.no_grad()
     def postprocess(self, raws: Sequence[torch.Tensor], image_size: tuple[int, int], conf: float = 0.25,
-                    iou: float = 0.45, max_det: int = 300) -> list[dict[str, torch.Tensor]]:
+                    iou: float = 0.45, max_det: int = 300, with_probs: bool = False) -> list[dict[str, torch.Tensor]]:
         """Per image ``{"boxes": (K, 4) xyxy pixels clipped to image_size = (H, W), "scores": (K,),
         "labels": (K,) int64}``: score ``σ(to)·max_c p_c`` above ``conf``, class-aware NMS at ``iou``, at most
-        ``max_det`` boxes by descending score."""
+        ``max_det`` boxes by descending score; ``with_probs`` adds each box's class posterior ``"probs" (K, C)``."""
         d = self.decode(raws)
         score, label = (d["conf"][..., None] * d["probs"]).max(-1)
         out = []
@@ -112,5 +112,6 @@ class DetectionHead(nn.Module):
             m = score[b] > conf
             boxes, s, lab = clip_boxes(d["boxes"][b][m], image_size), score[b][m], label[b][m]
             keep = batched_nms(boxes, s, lab, iou)[:max_det]
-            out.append({"boxes": boxes[keep], "scores": s[keep], "labels": lab[keep]})
+            out.append({"boxes": boxes[keep], "scores": s[keep], "labels": lab[keep]}
+                       | ({"probs": d["probs"][b][m][keep]} if with_probs else {}))
         return out
