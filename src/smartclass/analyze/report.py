@@ -73,8 +73,10 @@ def distribution_svg(share: dict[str, float], colours: dict[str, str], width: in
 
 
 def timelines_svg(timelines: dict[int, list[dict]], seconds: float, colours: dict[str, str], width: int = 900) -> str:
-    """One row per student id; each interval a bar coloured by behaviour (tooltip: behaviour, times, confidence)."""
-    row, ml, mr = 20, 70, 12
+    """One row per student id; each interval a bar coloured by behaviour (tooltip: behaviour, times, confidence).
+    The left margin fits the longest label ("student 123" at 12 px, ~7 px a character), so none is clipped."""
+    row, mr = 20, 12
+    ml = 16 + int(np.ceil(7.0 * max((len(f"student {sid}") for sid in timelines), default=10)))
     span = max(seconds, 1e-6)
     w = width - ml - mr
     height = max(row * len(timelines) + 30, 50)
