@@ -8,7 +8,9 @@ probabilities at decision time ``t`` are the confidence-weighted vote of the det
 
 with a small Laplace term α (0.05) so no probability is exactly zero (the HMM of
 :mod:`smartclass.analyze.smoothing` takes logs). :class:`StudentRecord` keeps a student's whole history
-(times, boxes, classes, scores, window probabilities); the timeline is built from it at every flush.
+(times, boxes, classes, scores, the detector's class posteriors, and the behaviour probabilities — the window's,
+or the track temporal model's when :mod:`smartclass.analyze.temporal` replaces them); the timeline is built from
+it at every flush.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import numpy as np
 
 @dataclass
 class StudentRecord:
-    """Everything seen of one student (id ``sid``): per decision time, box, detector class and score, and the
-    window probabilities ``probs`` over ``C`` classes."""
+    """Everything seen of one student (id ``sid``): per decision time, box, detector class and score, the
+    detector's class posterior ``det_probs`` (one-hot of the class without one), and the behaviour
+    probabilities ``probs`` over ``C`` classes."""
 
     sid: int
     num_classes: int
@@ -31,14 +34,18 @@ class StudentRecord:
     boxes: list[np.ndarray] = field(default_factory=list)
     classes: list[int] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
+    det_probs: list[np.ndarray] = field(default_factory=list)
     probs: list[np.ndarray] = field(default_factory=list)
 
-    def add(self, t: float, box: np.ndarray, class_id: int, score: float) -> np.ndarray:
+    def add(self, t: float, box: np.ndarray, class_id: int, score: float,
+            class_probs: np.ndarray | None = None) -> np.ndarray:
         """Record a detection at ``t``; returns the window probabilities ``(C,)`` at ``t``."""
         self.times.append(float(t))
         self.boxes.append(np.asarray(box, np.float32))
         self.classes.append(int(class_id))
         self.scores.append(float(score))
+        self.det_probs.append(np.eye(self.num_classes, dtype=np.float32)[int(class_id)] if class_probs is None
+                              else np.asarray(class_probs, np.float32))
         vote = np.full(self.num_classes, self.alpha)
         for tj, cj, sj in zip(reversed(self.times), reversed(self.classes), reversed(self.scores)):
             if t - tj >= self.window:

@@ -2,7 +2,8 @@
 
 A :class:`Detector` is callable on a batch of RGB ``(H, W, 3) uint8`` frames and returns one
 :class:`Detections` per frame: ``boxes (N, 4)`` x1, y1, x2, y2 pixels of the frame, ``scores (N,)`` in
-[0, 1], ``class_ids (N,)`` indices into ``class_names``. ``head_fraction`` says which top share of a box is
+[0, 1], ``class_ids (N,)`` indices into ``class_names``, and optionally ``probs (N, C)``, the detector's
+class posterior of each box (what a temporal model over the track reads). ``head_fraction`` says which top share of a box is
 the head (1.0 for a head detector, about 0.3 for whole-student boxes; used by ``--blur-faces``).
 
 :class:`CheckpointDetector` wraps a smartclass detector checkpoint (``smartclass.inference.load_model``),
@@ -31,6 +32,7 @@ class Detections:
     boxes: np.ndarray
     scores: np.ndarray
     class_ids: np.ndarray
+    probs: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.boxes = np.asarray(self.boxes, np.float32).reshape(-1, 4)
@@ -39,6 +41,8 @@ class Detections:
         if not len(self.boxes) == len(self.scores) == len(self.class_ids):
             raise InputError(f"Detections: boxes, scores and class_ids differ in length "
                              f"({len(self.boxes)}, {len(self.scores)}, {len(self.class_ids)})")
+        if self.probs is not None:
+            self.probs = np.asarray(self.probs, np.float32).reshape(len(self.boxes), -1)
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -48,7 +52,8 @@ class Detections:
         return Detections(np.zeros((0, 4)), np.zeros(0), np.zeros(0, int))
 
     def select(self, keep: np.ndarray) -> "Detections":
-        return Detections(self.boxes[keep], self.scores[keep], self.class_ids[keep])
+        return Detections(self.boxes[keep], self.scores[keep], self.class_ids[keep],
+                          None if self.probs is None else self.probs[keep])
 
 
 class Detector(Protocol):
@@ -168,16 +173,19 @@ class CheckpointDetector:
         import torch
 
         fd = self.frame_detector
-        if self._session is None:
-            return fd.detect(frames)
         x, scales = fd.preprocess(frames)
-        raws = [torch.from_numpy(a) for a in self._session.run(None, {"x": x.numpy()})]
-        dets = fd.model.head.postprocess(raws, tuple(x.shape[-2:]), conf=fd.conf, iou=fd.iou, max_det=fd.max_det)
+        with torch.no_grad():
+            if self._session is None:
+                raws = list(fd.model(x))
+            else:
+                raws = [torch.from_numpy(a) for a in self._session.run(None, {"x": x.numpy()})]
+            dets = fd.model.head.postprocess(raws, tuple(x.shape[-2:]), conf=fd.conf, iou=fd.iou, max_det=fd.max_det,
+                                             with_probs=True)
         out = []
         for d, s, f in zip(dets, scales, frames):
             h, w = f.shape[:2]
-            boxes = np.clip(d["boxes"].numpy() / s, 0, [w, h, w, h]).astype(np.float32)
-            out.append({"boxes": boxes, "scores": d["scores"].numpy(), "labels": d["labels"].numpy()})
+            boxes = np.clip(d["boxes"].cpu().numpy() / s, 0, [w, h, w, h]).astype(np.float32)
+            out.append({k: d[k].cpu().numpy() for k in ("scores", "labels", "probs")} | {"boxes": boxes})
         return out
 
     def __call__(self, frames: Sequence[np.ndarray]) -> list[Detections]:
@@ -193,6 +201,6 @@ class CheckpointDetector:
             self.runtime_used = "onnxruntime" if self._session is not None else "torch"
         out = []
         for p in self._detect([np.asarray(f) for f in frames]):
-            det = Detections(p["boxes"], p["scores"], p["labels"])
+            det = Detections(p["boxes"], p["scores"], p["labels"], p["probs"])
             out.append(merge_classes(det, self.merge_iou))
         return out

@@ -314,7 +314,9 @@ def summary(analyzer: Analyzer, source: Source, models: dict, timelines: dict, c
                             "depth/thermal are read and matched to RGB frames by time; the detector and the "
                             "behaviour stage use RGB only (docs/analyze.md)"},
         "models": models,
-        "settings": {"tracker": st.tracker, "reentry": st.reentry, "smoothing": st.smoothing, "window_s": st.window,
+        "settings": {"tracker": st.tracker, "track_activation": st.track_activation, "track_high": st.track_high,
+                     "lost_seconds": st.lost_seconds, "reentry": st.reentry, "behaviour": st.behaviour,
+                     "smoothing": st.smoothing, "window_s": st.window,
                      "min_interval_s": st.min_seconds, "enhance": st.enhance, "dark_gate": list(st.dark_gate),
                      "blur_faces": st.blur_faces, "max_seconds": st.max_seconds, "batch": st.batch},
         "stages": analyzer.clock.table(analyzer.frames_done),

@@ -8,7 +8,9 @@ Stages (each its own module):
 * :mod:`~smartclass.analyze.detector` — any :class:`~smartclass.analyze.detector.Detector`, every
   ``detect_every``-th frame, ``batch`` frames per call;
 * :mod:`smartclass.tracking` — ByteTrack (default) or the IoU baseline, then the re-entry linker;
-* :mod:`~smartclass.analyze.behaviour` — confidence-weighted sliding-window class probabilities per student;
+* :mod:`~smartclass.analyze.behaviour` — confidence-weighted sliding-window class probabilities per student,
+  or :mod:`~smartclass.analyze.temporal` — the track temporal model (attention LSTM) over each student's
+  track (``behaviour='temporal'``);
 * :mod:`~smartclass.analyze.smoothing` — sticky-HMM Viterbi + minimum durations (timelines), hysteresis
   (what the video and console show while running);
 * :mod:`~smartclass.analyze.engagement` — the share of students engaged at each decision time;
@@ -38,6 +40,23 @@ from smartclass.tracking import make_tracker
 from smartclass.tracking.reentry import ReentryLinker
 
 
+#: tracking settings per shipped detector (checkpoint stem): the detector score cut before tracking, ByteTrack's
+#: activation and high/low split, how long a lost track is kept, the re-entry linker. ``synth8``: chosen on the
+#: SmartClass-Synth *val* split by ``benchmarks/analyze_tune.py`` (results/analyze_tune_synth8.json);
+#: ``students7``: no real video with ground-truth tracks exists, so it takes the synth-chosen values.
+TRACKING_BY_DETECTOR: dict[str, dict] = {
+    "synth8": {"score_threshold": 0.02, "track_activation": 0.08, "track_high": 0.15},
+    "students7": {"score_threshold": 0.02, "track_activation": 0.08, "track_high": 0.15},
+}
+
+
+def tracking_for(detector: str) -> tuple[float | None, dict]:
+    """``(score_threshold, AnalyzeSettings overrides)`` of a detector (``'synth8'`` or ``'detector:synth8'``);
+    ``(None, {})`` for one without tuned settings."""
+    row = dict(TRACKING_BY_DETECTOR.get(detector.split(":")[-1], {}))
+    return row.pop("score_threshold", None), row
+
+
 @dataclass
 class AnalyzeSettings:
     """Settings of one analysis (the CLI's options)."""
@@ -52,6 +71,10 @@ class AnalyzeSettings:
     track_activation: float = 0.08
     track_high: float = 0.15
     reentry: bool = True
+    reentry_iou: float = 0.3  # the re-entry linker's place test: IoU with the student's last box, or …
+    reentry_shift: float = 0.5  # … centre within this many box widths of it
+    reentry_colour: float = 0.45  # and hue–saturation histograms within this Bhattacharyya distance
+    behaviour: str = "window"  # 'window' (the detector's classes voted over the window) or 'temporal' (the model)
     smoothing: str = "viterbi"
     window: float = 1.0  # behaviour window, seconds
     mean_duration: float = 4.0  # the HMM's expected behaviour duration, seconds
@@ -108,9 +131,18 @@ class Analyzer:
     """Runs the pipeline on a :class:`Source` with a :class:`Detector`; the state after (or during) a run:
     ``records`` (student id → :class:`StudentRecord`), ``steps`` (:class:`Step` list), ``clock``."""
 
-    def __init__(self, detector: Detector, settings: AnalyzeSettings | None = None) -> None:
+    def __init__(self, detector: Detector, settings: AnalyzeSettings | None = None, temporal=None) -> None:
+        """``temporal``: a :class:`~smartclass.analyze.temporal.TrackBehaviourModel`, required (and only used)
+        with ``settings.behaviour == 'temporal'``."""
         self.detector = detector
         self.settings = settings or AnalyzeSettings()
+        if self.settings.behaviour not in ("window", "temporal"):
+            raise ConfigError(f"--behaviour: expected 'window' or 'temporal', got '{self.settings.behaviour}'")
+        if self.settings.behaviour == "temporal":
+            if temporal is None:
+                raise ConfigError("--behaviour temporal: no track temporal model given")
+            temporal.check(detector.class_names)
+        self.temporal = temporal if self.settings.behaviour == "temporal" else None
         self.records: dict[int, StudentRecord] = {}
         self.steps: list[Step] = []
         self.clock = StageClock()
@@ -135,19 +167,28 @@ class Analyzer:
         self.clock.add("track", time.perf_counter() - t0)
         return ids
 
-    def _behaviour(self, t: float, sids: np.ndarray, det: Detections) -> None:
+    def _behaviour(self, t: float, sids: np.ndarray, det: Detections, frame_size: tuple[int, int]) -> None:
         t0 = time.perf_counter()
         C = len(self.detector.class_names)
         self.shown = {}
-        for sid, box, c, s in zip(sids, det.boxes, det.class_ids, det.scores):
+        present: list[tuple[int, np.ndarray, np.ndarray]] = []
+        for j, (sid, box, c, s) in enumerate(zip(sids, det.boxes, det.class_ids, det.scores)):
             sid = int(sid)
-            if sid < 0:
+            if sid < 0 or sid in self.shown:
                 continue
             rec = self.records.get(sid)
             if rec is None:
                 rec = self.records[sid] = StudentRecord(sid, C, window=self.settings.window)
                 self._live_labels[sid] = Hysteresis(self.settings.hold)
-            p = rec.add(t, box, int(c), float(s))
+            p = rec.add(t, box, int(c), float(s), None if det.probs is None else det.probs[j])
+            present.append((sid, box, p))
+            self.shown[sid] = (box, -1)
+        if self.temporal is not None and present:
+            model_p = self.temporal([self.records[sid] for sid, _, _ in present], frame_size)
+            for (sid, _, _), p in zip(present, model_p):
+                self.records[sid].probs[-1] = p
+            present = [(sid, box, p) for (sid, box, _), p in zip(present, model_p)]
+        for sid, box, p in present:
             self.shown[sid] = (box, self._live_labels[sid].update(t, p))
         self.clock.add("behaviour", time.perf_counter() - t0)
 
@@ -165,7 +206,8 @@ class Analyzer:
         batch = 1 if source.live else max(1, st.batch)
         self.tracker = make_tracker(st.tracker, fps=fps / k, lost_seconds=st.lost_seconds,
                                     activation=st.track_activation, high=st.track_high)
-        self.linker = ReentryLinker() if st.reentry else None
+        self.linker = (ReentryLinker(min_iou=st.reentry_iou, max_shift=st.reentry_shift, max_colour=st.reentry_colour)
+                       if st.reentry else None)
         self.enhancer = DarkFrameEnhancer(*st.dark_gate, enabled=st.enhance)
         pending: list[tuple[Frame, np.ndarray | None]] = []  # frames waiting for their batch's detections
         last_flush = time.monotonic()
@@ -182,7 +224,7 @@ class Analyzer:
                     det = dets[j]
                     j += 1
                     sids = self._track(img, det, f.t)
-                    self._behaviour(f.t, sids, det)
+                    self._behaviour(f.t, sids, det, (img.shape[1], img.shape[0]))
                     self.steps.append(Step(f.index, f.t, sids, det.boxes, det.class_ids, det.scores, img is not f.rgb))
                 if sink is not None:
                     t0 = time.perf_counter()

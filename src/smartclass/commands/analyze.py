@@ -51,8 +51,15 @@ def register(app: typer.Typer) -> None:
         video: bool = typer.Option(True, "--video/--no-video", help="write annotated.mp4"),
         report: bool = typer.Option(True, "--report/--no-report", help="write report.html"),
         enhance: bool = typer.Option(True, "--enhance/--no-enhance", help="enhance dark frames before detection"),
-        score_threshold: float = typer.Option(0.02, help="drop detections below this score (ByteTrack's second stage uses the weak ones)"),
-        track_activation: float = typer.Option(0.08, help="detector score that starts a track (raise for a better-calibrated detector)"),
+        behaviour: str = typer.Option("auto", help="per-student behaviour: temporal (the track temporal model, an attention "
+                                      "LSTM over the track), window (the detector's classes voted over 1 s), or auto "
+                                      "(temporal where a model for the detector is shipped, else window)"),
+        temporal_model: Optional[Path] = typer.Option(None, help="track temporal model checkpoint (default: the shipped "
+                                                      "one for the detector)"),
+        score_threshold: Optional[float] = typer.Option(None, help="drop detections below this score (default: the "
+                                                        "detector's tuned value; ByteTrack's second stage uses the weak ones)"),
+        track_activation: Optional[float] = typer.Option(None, help="detector score that starts a track (default: the "
+                                                         "detector's tuned value)"),
         timeout: float = typer.Option(10.0, help="a live stream that sends nothing for this many seconds ends"),
         threads: int = typer.Option(2, help="CPU threads for the detector"),
         device: str = typer.Option("cpu", help="torch device of the detector"),
@@ -66,8 +73,9 @@ def register(app: typer.Typer) -> None:
         from smartclass.analyze.detector import CheckpointDetector
         from smartclass.analyze.engagement import load_mapping
         from smartclass.analyze.outputs import analyze_to_folder
-        from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
+        from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer, tracking_for
         from smartclass.analyze.sources import open_source, with_paired
+        from smartclass.analyze.temporal import TrackBehaviourModel, default_temporal_model
         from smartclass.errors import ConfigError
         from smartclass.terminal import console as make_console
 
@@ -80,22 +88,39 @@ def register(app: typer.Typer) -> None:
         if not Path(ckpt).is_file():
             raise ConfigError(f"--checkpoint: no detector checkpoint at '{ckpt}'"
                               + ("" if checkpoint else " (the default for this source); train one or pass --checkpoint"))
-        det = CheckpointDetector(ckpt, device=device, score_threshold=score_threshold, threads=threads, runtime=runtime)
+        tuned_cut, tuned = tracking_for(Path(ckpt).stem)
+        if track_activation is not None:
+            tuned.update(track_activation=track_activation, track_high=max(track_activation, tuned.get("track_high", 0.15)))
+        cut = score_threshold if score_threshold is not None else (0.02 if tuned_cut is None else tuned_cut)
+        det = CheckpointDetector(ckpt, device=device, score_threshold=cut, threads=threads, runtime=runtime)
+        if behaviour not in ("auto", "window", "temporal"):
+            raise ConfigError(f"--behaviour: expected 'auto', 'window' or 'temporal', got '{behaviour}'")
+        tm_path = temporal_model or (default_temporal_model(Path(ckpt).stem) if behaviour != "window" else None)
+        if behaviour == "temporal" and tm_path is None:
+            raise ConfigError(f"--behaviour temporal: no track temporal model is shipped for the detector "
+                              f"'{Path(ckpt).stem}'; pass --temporal-model")
+        temporal = TrackBehaviourModel(tm_path, device=device) if tm_path is not None else None
+        if temporal is not None and behaviour == "auto" and temporal.class_names != det.class_names:
+            temporal = None  # auto: a model of other classes is not used
+        mode = "temporal" if temporal is not None else "window"
         if source.strip().startswith("synth:"):
             console.print("rendering the synthetic classroom (SmartClass-Synth, with ground truth)…")
         src = open_source(source, fps=fps, timeout=timeout)
         src = with_paired(src, depth, thermal, calibration, paired_fps)
         console.print(f"detector: {det.name} ({ckpt}, {len(det.class_names)} classes: {', '.join(det.class_names)})"
                       + ("" if checkpoint else " — the default for this source"))
+        console.print(f"behaviour: {'track temporal model ' + str(tm_path) if temporal else 'window vote of the detector classes'}")
         settings = AnalyzeSettings(detect_every=detect_every, batch=batch, tracker=tracker, smoothing=smoothing,
-                                   track_activation=track_activation, track_high=max(track_activation, 0.15),
-                                   blur_faces=blur_faces, max_seconds=max_seconds, video=video, report=report,
+                                   behaviour=mode, **tuned, blur_faces=blur_faces, max_seconds=max_seconds, video=video, report=report,
                                    enhance=enhance, engagement=load_mapping(engagement))
-        analyzer = Analyzer(det, settings)
+        analyzer = Analyzer(det, settings, temporal=temporal)
         models = {"detector": {"name": det.name, "checkpoint": str(ckpt), "version": det.version,
                                "classes": list(det.class_names), "metrics": det.metrics, "runtime": runtime,
                                "input_size": det.input_size},
                   "tracker": {"name": tracker, "package": "trackers (Roboflow)" if tracker != "iou" else "smartclass"},
+                  "behaviour": ({"name": "track_temporal", "checkpoint": str(tm_path), "window": temporal.window,
+                                 "epoch": temporal.epoch, "metrics": temporal.metrics} if temporal else
+                                {"name": "window", "seconds": settings.window}),
                   "smoothing": smoothing}
         try:
             from smartclass.runs import interrupt_hint

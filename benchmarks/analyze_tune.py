@@ -1,0 +1,109 @@
+"""Choose analyze's tracking thresholds for a detector on the SmartClass-Synth *validation* split (never the
+test split): a small grid search over recorded clips (``benchmarks/analyze_record.py --split val``).
+
+Stage 1: the detector score cut × ByteTrack's track activation × its high/low split (``high ≥ activation``),
+with the other settings at their defaults. Stage 2, at the best of stage 1: how long a lost track is kept ×
+the re-entry linker (off, or its colour / place tolerances). Objective: the mean of IDF1 and MOTA over the
+clips (identity kept and boxes right); the timeline accuracy of the window pipeline is reported, not used.
+The chosen values go into ``TRACKING_BY_DETECTOR`` (:mod:`smartclass.analyze.pipeline`) by hand, with this
+file's results as their record.
+
+    python benchmarks/analyze_tune.py --detector synth8
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+SCORE_CUTS = (0.02, 0.05, 0.1)
+ACTIVATIONS = (0.08, 0.15, 0.25, 0.4)
+HIGHS = (0.15, 0.3, 0.5)
+LOST = (1.5, 3.0, 5.0)
+REENTRY = ({"reentry": False}, {}, {"reentry_colour": 0.3}, {"reentry_colour": 0.6, "reentry_shift": 1.0})
+
+
+def load_records(cache: Path, split: str, score_cut: float):
+    from smartclass.analyze.replay import ClipRecord
+
+    recs = [ClipRecord.load(p) for p in sorted((cache / split).glob("*.npz"))]
+    for r in recs:
+        r.detections = [d.select(d.scores >= score_cut) for d in r.detections]
+    return recs
+
+
+def score(recs, settings: dict) -> dict:
+    """Mean tracking metrics and window-pipeline timeline accuracy over the recorded clips."""
+    from smartclass.analyze.evaluate import evaluate
+    from smartclass.analyze.outputs import build_timelines
+    from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
+
+    rows = []
+    for r in recs:
+        a = Analyzer(r.detector(), AnalyzeSettings(**settings))
+        a.run(r.source())
+        tl = build_timelines(a)
+        ev = evaluate(a, r.truth, tl, r.fps)
+        rows.append({**{k: ev["tracking"][k] for k in ("idf1", "mota", "id_switches")},
+                     "timeline_accuracy": ev["timeline_accuracy"], "ids": len(tl)})
+    m = {k: round(float(np.mean([x[k] for x in rows])), 4) for k in ("idf1", "mota", "timeline_accuracy", "ids")}
+    m["id_switches"] = int(sum(x["id_switches"] for x in rows))
+    m["objective"] = round((m["idf1"] + m["mota"]) / 2, 4)
+    return m
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cache", type=Path, default=Path("out/analyze_cache"))
+    p.add_argument("--split", default="val", choices=("val",), help="only the validation split chooses settings")
+    p.add_argument("--detector", default="synth8", help="the detector the recorded clips were made with")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+
+    import torch
+
+    from smartclass.bench import print_table, write_results
+
+    torch.set_num_threads(args.threads)
+    trials = []
+    cache: dict[float, list] = {}
+
+    def trial(stage: int, cut: float, settings: dict) -> dict:
+        if cut not in cache:
+            cache[cut] = load_records(args.cache, args.split, cut)
+        t0 = time.perf_counter()
+        m = score(cache[cut], settings)
+        row = {"stage": stage, "score_threshold": cut, **settings, **m, "seconds": round(time.perf_counter() - t0, 1)}
+        trials.append(row)
+        print(row, flush=True)
+        return row
+
+    for cut, act, high in itertools.product(SCORE_CUTS, ACTIVATIONS, HIGHS):
+        if high >= act:
+            trial(1, cut, {"track_activation": act, "track_high": high})
+    best1 = max(trials, key=lambda r: r["objective"])
+    base = {"track_activation": best1["track_activation"], "track_high": best1["track_high"]}
+    for lost, re in itertools.product(LOST, REENTRY):
+        trial(2, best1["score_threshold"], {**base, "lost_seconds": lost, **re})
+    best = max(trials, key=lambda r: r["objective"])
+    chosen = {k: best[k] for k in ("score_threshold", "track_activation", "track_high")}
+    chosen.update({k: best[k] for k in ("lost_seconds", "reentry", "reentry_colour", "reentry_shift") if k in best})
+    cols = ["stage", "score_threshold", "track_activation", "track_high", "lost_seconds", "reentry", "reentry_colour",
+            "reentry_shift", "idf1", "mota", "id_switches", "ids", "timeline_accuracy", "objective"]
+    print_table([{c: r.get(c, "") for c in cols} for r in sorted(trials, key=lambda r: -r["objective"])[:15]], cols,
+                title=f"tracking settings for {args.detector} on the {args.split} split (best 15)")
+    print("chosen:", chosen)
+    n = len(list((args.cache / args.split).glob("*.npz")))
+    write_results(f"analyze_tune_{args.detector}", {"detector": args.detector, "split": args.split, "clips": n,
+                                                   "objective": "(IDF1 + MOTA) / 2, mean over clips",
+                                                   "chosen": chosen, "best": best, "trials": trials})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
