@@ -122,3 +122,44 @@ def test_demo_recognition_with_a_checkpoint(run):
     rec = recognise_synthetic(root / "mmfg" / "best.pt", seed=0)
     assert len(rec["students"]) == 4 * 3  # one clip per condition, three students each
     assert 0 <= rec["top1"] <= 1 and {r["condition"] for r in rec["students"]} == {"normal", "low_light", "occlusion", "movement"}
+
+
+def test_init_from_starts_a_run_from_another_checkpoints_weights(run, tmp_path, capsys):
+    root, args = run
+    src = root / "mmfg" / "best.pt"
+    out = tmp_path / "ft"
+    # zero epochs cannot be asked for, so compare the first epoch's update against a fresh start: the fine-tuned
+    # run's weights start at src (a parameter that the one epoch does not move keeps src's value)
+    assert main(["train", "--out", str(out), "train.epochs=1", "train.lr=1.0e-12", f"train.init_from={src}"] + args) == 0
+    assert "weights initialised from" in capsys.readouterr().out
+    a = torch.load(src, weights_only=True)["state_dict"]
+    b = torch.load(out / "last.pt", weights_only=True)["state_dict"]
+    w = "classifier.weight" if "classifier.weight" in a else next(k for k in a if k.endswith("weight"))
+    assert torch.allclose(a[w].float(), b[w].float(), atol=1e-6)
+    assert f"init_from: {src}" in (out / "config.yaml").read_text()
+
+
+def test_init_from_refuses_a_missing_or_differently_shaped_checkpoint(run, tmp_path, capsys):
+    root, args = run
+    assert main(["train", "--out", str(tmp_path / "a"), f"train.init_from={tmp_path / 'none.pt'}"] + args) == 2
+    assert "does not exist" in capsys.readouterr().err
+    bigger = [a for a in args if not a.startswith("model.gcn_channels")] + ["model.gcn_channels=[24,24]"]
+    assert main(["train", "--out", str(tmp_path / "b"), f"train.init_from={root / 'mmfg' / 'best.pt'}"] + bigger) == 2
+    err = capsys.readouterr().err
+    assert "train.init_from" in err and "does not fit this model's architecture" in err and "different shape" in err
+
+
+def test_eval_with_depth_or_thermal_withheld(run, tmp_path, capsys):
+    root, _ = run
+    ck = str(root / "mmfg" / "best.pt")
+    for given, expected in (("rgb", ["rgb"]), ("rgb,thermal", ["rgb", "thermal"]), ("thermal, rgb", ["rgb", "thermal"])):
+        report = tmp_path / f"{given.replace(',', '_').replace(' ', '')}.json"
+        assert main(["eval", "--checkpoint", ck, "--data", "synth:split=test,samples=3", "--out", str(report),
+                     "--modalities", given]) == 0
+        r = json.loads(report.read_text())
+        assert r["modalities"]["classification"] == expected
+        assert r["modalities"]["samples_with_depth"] == 0
+        assert r["modalities"]["samples_with_thermal"] == (3 if "thermal" in expected else 0)
+    for bad in ("depth", "rgb,infrared", "rgb,rgb"):
+        assert main(["eval", "--checkpoint", ck, "--out", str(tmp_path / "x.json"), "--modalities", bad]) == 2
+        assert "--modalities: expected rgb plus optionally depth and/or thermal" in capsys.readouterr().err

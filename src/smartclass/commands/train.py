@@ -28,6 +28,21 @@ def write_predictions(path: Path, rows: list[dict]) -> None:
             f.writelines(json.dumps(strict_json(r), allow_nan=False) + "\n" for r in rows)
 
 
+MODALITIES = ("rgb", "depth", "thermal")
+
+
+def parse_modalities(text: str) -> tuple[str, ...]:
+    """``--modalities`` → a tuple in canonical order; RGB is required, the rest optional."""
+    from smartclass.errors import InputError
+
+    given = tuple(m.strip().lower() for m in text.split(",") if m.strip())
+    unknown = [m for m in given if m not in MODALITIES]
+    if unknown or "rgb" not in given or len(set(given)) != len(given):
+        raise InputError(f"--modalities: expected rgb plus optionally depth and/or thermal, comma-separated "
+                         f"(e.g. rgb,thermal), got '{text}'")
+    return tuple(m for m in MODALITIES if m in given)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     def train(
@@ -58,6 +73,11 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"train.lr_milestones must be increasing epoch numbers ≥ 0, got {list(tc.lr_milestones)}")
         check_out_dir(out)
         check_out_dir(Path(tc.cache_dir), "train.cache_dir")
+        if tc.init_from and not resume:  # checked before hours of data rendering, not after
+            from smartclass.training.recognizer import init_weights
+            from smartclass.models.recognizer import TrimodalRecognizer
+
+            init_weights(TrimodalRecognizer(cfg.model), tc.init_from)
         if resume:  # read (safely) before hours of data rendering, not after
             from smartclass.checkpoint import read_checkpoint
             from smartclass.errors import InputError
@@ -92,6 +112,11 @@ def register(app: typer.Typer) -> None:
             train_data = synth_data(cfg.synth, "train", tc.train_samples, tc, console.print, update)
             val_data = synth_data(cfg.synth, "val", tc.val_samples, tc, console.print, update)
             model = TrimodalRecognizer(cfg.model)
+            if tc.init_from and not resume:
+                from smartclass.training.recognizer import init_weights
+
+                init_weights(model, tc.init_from)
+                console.print(f"weights initialised from {tc.init_from}")
             bar.update(task, description="training", completed=0, total=1)
             state = fit(model, train_data, val_data, tc, out, to_dict(cfg), resume=resume, log=console.print,
                         progress=update, device=cfg.device)
@@ -107,16 +132,20 @@ def register(app: typer.Typer) -> None:
                                  "config (REPORT.config.yaml) go beside it"),
         predictions: Optional[Path] = typer.Option(None, help="also write per-sample predictions (index, condition, "
                                                    "truth, predicted, confidence) to this .csv or .jsonl file"),
+        modalities: str = typer.Option("rgb,depth,thermal", help="the inputs the recogniser is given: rgb, rgb,depth, "
+                                       "rgb,thermal or rgb,depth,thermal (the others are withheld, as in a room "
+                                       "without those cameras)"),
     ) -> None:
         """Top-1/Top-5, macro and per-class F1, confusion matrix, enhancement PSNR/SSIM, fusion MI/Qabf/EPI, FPS."""
         from smartclass.config import config_from_dict, save_config
         from smartclass.io import write_json_atomic
         from smartclass.runs import check_out_file, command_line, interrupt_hint
         from smartclass.terminal import console as make_console
-        from smartclass.training.evaluate import evaluate, load_eval_data
+        from smartclass.training.evaluate import evaluate, load_eval_data, withhold_modalities
         from smartclass.training.recognizer import load_checkpoint
 
         check_out_file(out, "--out", (".json",))
+        given = parse_modalities(modalities)
         if predictions is not None:
             check_out_file(predictions, "--predictions", (".csv", ".jsonl"))
         console = make_console()
@@ -125,13 +154,14 @@ def register(app: typer.Typer) -> None:
         with interrupt_hint("kept: nothing (the report is written when evaluation ends; rendered test data is cached "
                             f"under {cfg.train.cache_dir}); rerun: {command_line()}"):
             data_set, described = load_eval_data(data, cfg.synth, cfg.train, console.print)
+            data_set = withhold_modalities(data_set, given)
             rows: list[dict] = []
             report = evaluate(model, data_set, cfg.train.vocabulary, out.with_suffix(".png"), per_sample=rows)
         from smartclass.bench import environment
 
         config_path = out.with_name(out.stem + ".config.yaml")
         report["modalities"] = {  # which inputs each group of figures used
-            "classification": list(model.cfg.modalities), "enhancement": ["rgb"],
+            "classification": [m for m in model.cfg.modalities if m in given], "enhancement": ["rgb"],
             "fusion_feature_map": ["rgb", "thermal"],
             "samples": len(data_set["label"]), "samples_with_depth": int(data_set["has_depth"].sum()),
             "samples_with_thermal": int(data_set["has_thermal"].sum()),

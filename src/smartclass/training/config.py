@@ -32,5 +32,6 @@ class TrainConfig:
     adaptive_task_weights: bool = True  # False: fixed equal task weights (Table 6, "without adaptive loss weights")
     modality_dropout: float = ranged(0.0, ge=0, le=1)  # per training clip, depth and thermal each dropped with this probability
     time_budget_min: float = ranged(0.0, ge=0)  # stop after this many minutes of training (0 = no limit)
+    init_from: str = ""  # a recogniser checkpoint whose weights start the run (fine-tuning; same architecture)
     workers: int = ranged(2, ge=1)  # rendering processes
     cache_dir: str = ".cache/smartclass"  # rendered training data, keyed by its settings

@@ -170,6 +170,25 @@ def load_checkpoint(path: str | Path) -> tuple[TrimodalRecognizer, dict]:
     return rebuild(ck, str(path)), ck
 
 
+def init_weights(model: TrimodalRecognizer, path: str | Path) -> None:
+    """Load the weights of the recogniser checkpoint at ``path`` into ``model`` (``train.init_from``: fine-tuning).
+    The architecture must match; a missing, foreign or differently shaped checkpoint is an :class:`InputError`
+    naming the file and the first differing parameters."""
+    from smartclass.errors import InputError
+
+    ck = read_checkpoint(path, MODEL_NAME)
+    own = model.state_dict()
+    theirs = ck["state_dict"]
+    missing = [k for k in own if k not in theirs]
+    extra = [k for k in theirs if k not in own]
+    shapes = [k for k in own if k in theirs and tuple(own[k].shape) != tuple(theirs[k].shape)]
+    if missing or extra or shapes:
+        what = "; ".join(f"{name}: {', '.join(ks[:3])}" for name, ks in
+                         (("missing", missing), ("unexpected", extra), ("different shape", shapes)) if ks)
+        raise InputError(f"train.init_from: checkpoint '{path}' does not fit this model's architecture ({what})")
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in theirs.items()})
+
+
 # -- loops --------------------------------------------------------------------------------------------
 _MIRROR = torch.from_numpy(UPPER_BODY_17.mirror())
 
