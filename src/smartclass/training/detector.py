@@ -108,22 +108,38 @@ def box_sizes(ds: DetectionDataset, size: tuple[int, int]) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- task
 
 
+def set_objectness_prior(head: torch.nn.Module, prior: float) -> None:
+    """Every level's objectness bias set to ``σ⁻¹(prior)`` (the initial ``σ(to)`` of every anchor)."""
+    bias = math.log(prior / (1 - prior))
+    with torch.no_grad():
+        for level in head.levels:
+            level.conv.bias.view(level.num_anchors, -1)[:, 4].fill_(bias)
+
+
 class DetectorTask(Task):
     """The detector's batches, loss and metrics (the loop is :class:`~smartclass.training.engine.Engine`'s)."""
 
     model_tag = "detector"
 
-    def __init__(self, cfg: DetectorTrainConfig, train: DetectionDataset, val: DetectionDataset, seed: int = 0,
-                 device: str = "cpu", log: Log = print) -> None:
-        from smartclass.models.detector.anchors import anchors_for_levels, mean_best_iou
-
+    def __init__(self, cfg: DetectorTrainConfig, train, val, seed: int = 0, device: str = "cpu",
+                 log: Log = print) -> None:
         self.cfg, self.seed, self.device, self.log = cfg, seed, device, log
         self.size = (cfg.input_width, cfg.input_height)
+        self.class_names = train.class_names
+        self.loss_fn = None
+        self.setup(train, val)
+
+    def setup(self, train: DetectionDataset, val: DetectionDataset) -> None:
+        """The real-frame detector's data: images cached at input scale, k-means anchors per level, sampling,
+        augmentation and the steps of an epoch (:class:`~smartclass.training.detector_clip.ClipDetectorTask`
+        overrides it for clips)."""
+        from smartclass.models.detector.anchors import anchors_for_levels, mean_best_iou
+
+        cfg, seed, log = self.cfg, self.seed, self.log
         if cfg.input_width % 32 or cfg.input_height % 32:
             raise ConfigError(f"detector.input_width/height must be multiples of 32, got {self.size}")
         if cfg.scale_min > cfg.scale_max:
             raise ConfigError(f"detector.scale_min {cfg.scale_min} > scale_max {cfg.scale_max}")
-        self.class_names = train.class_names
         self.train, self.val = fit_in_memory(train, self.size), fit_in_memory(val, self.size)
         self.strides = [int(s) for s in cfg.strides] if cfg.neck else [32]
         sizes = box_sizes(train, self.size)
@@ -139,7 +155,6 @@ class DetectorTask(Task):
             raise ConfigError(f"detector.train_crop must be a multiple of 32 (or 0), got {cfg.train_crop}")
         self.crop = (cfg.train_crop, cfg.train_crop) if cfg.train_crop else self.size
         self.steps = cfg.steps_per_epoch or max(1, math.ceil(self.factors.sum() / cfg.batch_size))
-        self.loss_fn = None
 
     # model ---------------------------------------------------------------------------------------------
     def model_settings(self) -> dict:
@@ -153,10 +168,7 @@ class DetectorTask(Task):
         from smartclass.models.detector.realframe import RealFrameConfig, RealFrameDetector
 
         model = RealFrameDetector(RealFrameConfig(**self.model_settings()))
-        bias = math.log(self.cfg.obj_prior / (1 - self.cfg.obj_prior))
-        with torch.no_grad():
-            for level in model.head.levels:
-                level.conv.bias.view(level.num_anchors, -1)[:, 4].fill_(bias)
+        set_objectness_prior(model.head, self.cfg.obj_prior)
         for p in model.stem[0][:self.cfg.freeze_layers].parameters():  # stem[0] = features[0:7]
             p.requires_grad_(False)
         for p in model.stem[1][:max(0, self.cfg.freeze_layers - 7)].parameters():
@@ -176,11 +188,13 @@ class DetectorTask(Task):
     def model_config(self, model: torch.nn.Module) -> dict:
         from smartclass.models.detector import detector_config
 
-        # the weights travel in the checkpoint: rebuilding needs no ImageNet weights
-        return {**detector_config(model), "pretrained": False}
+        return detector_config(model)  # pretrained false: the weights travel in the checkpoint
 
     def optimizer(self, model: torch.nn.Module) -> torch.optim.Optimizer:
-        backbone = {id(p) for p in model.stem.parameters()}
+        """AdamW: no decay on norms and biases; a pretrained backbone (``model.stem``, the real-frame
+        detector's) at ``backbone_lr_scale`` (the clip detectors have none: every weight at ``lr``)."""
+        stem = getattr(model, "stem", None)
+        backbone = {id(p) for p in stem.parameters()} if stem is not None else set()
         groups: dict[tuple[bool, bool], list] = {}
         for p in model.parameters():
             if p.requires_grad:
@@ -273,11 +287,18 @@ def train_detector(cfg, out: Path, resume: bool = False, log: Log = print,
 
     dc: DetectorTrainConfig = cfg.detector
     torch.set_num_threads(cfg.threads)
-    train, val = load_datasets(dc, cfg.synth, progress)
-    log(f"{len(train)} training images ({train.class_counts().tolist()} boxes per class), {len(val)} validation "
-        f"images ({val.class_counts().tolist()})")
+    if dc.arch:  # a clip detector of paper 000's synthetic reproduction
+        from smartclass.training.detector_clip import ClipDetectorTask, load_clip_datasets
+
+        train, val = load_clip_datasets(cfg, log, progress)
+        kind, task_type = "clips", ClipDetectorTask
+    else:
+        train, val = load_datasets(dc, cfg.synth, progress)
+        kind, task_type = "images", DetectorTask
+    log(f"{len(train)} training {kind} ({train.class_counts().tolist()} boxes per class), {len(val)} validation "
+        f"{kind} ({val.class_counts().tolist()})")
     cfg = dataclasses.replace(cfg, detector=dataclasses.replace(dc, class_names=tuple(train.class_names)))
-    task = DetectorTask(cfg.detector, train, val, seed=cfg.seed, device=cfg.device, log=log)
+    task = task_type(cfg.detector, train, val, seed=cfg.seed, device=cfg.device, log=log)
     settings = EngineSettings(epochs=dc.epochs, patience=dc.patience, monitor="map50", mode="max",
                               time_budget_min=dc.time_budget_min, seed=cfg.seed, grad_clip=dc.grad_clip,
                               device=cfg.device)
