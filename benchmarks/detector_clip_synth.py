@@ -104,8 +104,12 @@ def plot_confusions(results: dict, class_names, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     names = [*class_names, "missed"]
-    fig, axes = plt.subplots(1, len(results), figsize=(6.2 * len(results), 5.6))
-    for ax, (name, r) in zip(np.atleast_1d(axes), results.items()):
+    cols = min(2, len(results))
+    rows = -(-len(results) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(6.4 * cols, 5.9 * rows), squeeze=False)
+    for ax in axes.ravel()[len(results):]:
+        ax.axis("off")
+    for ax, (name, r) in zip(axes.ravel(), results.items()):
         cm = np.asarray(r["confusion_matrix"]["matrix"], dtype=np.float64)[:-1]  # truth rows; last column missed
         share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
         ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
