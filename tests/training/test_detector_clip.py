@@ -12,7 +12,7 @@ import torch
 from smartclass.cli import main as cli
 from smartclass.config import load_config
 from smartclass.data.detection_clips import clip_items
-from smartclass.errors import ConfigError
+from smartclass.errors import ConfigError, InputError
 from smartclass.inference import load_model
 from smartclass.layouts import UPPER_BODY_17
 from smartclass.models.detector import C3DChannelAttention, MultiScaleCNN, PaperDetector
@@ -20,6 +20,7 @@ from smartclass.synth.config import SynthConfig
 from smartclass.synth.generator import render_clip
 from smartclass.training.detector import ship_checkpoint
 from smartclass.training.detector_clip import ClipDetectorTask, flip_item, load_clip_datasets, synth_clip_items
+from smartclass.training.detector_predict import FrameDetector
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "detector_synth8_clip.yaml"
 TINY = ["threads=1", "synth.width=96", "synth.height=72", "synth.students=2", "detector.synth_train_clips=2",
@@ -90,6 +91,8 @@ def test_train_run_checkpoint_loads_and_ships(tmp_path):
     small.eval()
     with torch.no_grad():
         torch.testing.assert_close(small(x)[0], model(x)[0], atol=0.05, rtol=0.02)
+    with pytest.raises(InputError, match="is a clip detector"):  # detect / detect-eval take frame detectors
+        FrameDetector.from_checkpoint(shipped)
 
 
 def test_clip_config_errors(tmp_path, items):

@@ -44,6 +44,11 @@ class FrameDetector:
         from smartclass.inference import load_model
 
         model, info = load_model(path, device=device, expected="detector")
+        arch = (info.get("model_config") or {}).get("arch")
+        if arch:
+            raise InputError(f"checkpoint '{path}' is a clip detector (arch '{arch}', 7-frame clips of 60×40 with "
+                             f"skeletons): frame detection needs a real-frame detector such as checkpoints/detector/"
+                             f"synth8.pt; clip detectors are scored by benchmarks/detector_clip_synth.py")
         det = (info.get("config") or {}).get("detector") or {}
         names = info.get("class_names") or det.get("class_names") or [str(i) for i in range(model.head.num_classes)]
         size = input_size or tuple(info.get("input_size") or (det.get("input_width", 640), det.get("input_height", 416)))
