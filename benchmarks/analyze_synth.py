@@ -1,17 +1,21 @@
 """``smartclass analyze`` against SmartClass-Synth ground truth: timeline accuracy and tracking quality, with
-two simpler pipelines in the same run.
+simpler pipelines in the same run.
 
 Test set: the *test* split (subjects disjoint from training), ``--clips`` clips per condition for all four
-conditions (normal, low_light, occlusion, movement), ``--students`` students, ``--seconds`` at 10 fps. The
-detector (default: the shipped ``synth8``, paper 000's 8 classes) runs once per clip on every
-``detect_every``-th frame; its detections are cached and replayed to each pipeline, so the pipelines differ
-only in what they do with the same detections:
+conditions (normal, low_light, occlusion, movement), ``--students`` students, ``--seconds`` at 10 fps. Each
+clip is recorded once (``benchmarks/analyze_record.py``: rendered, the detector — default the shipped ``synth8``
+— run on every ``detect_every``-th frame, cached under ``--cache``) and its detections replayed to every
+pipeline, so the pipelines differ only in what they do with the same detections:
 
-* ``full`` — ByteTrack + re-entry linker + sliding-window behaviour + sticky-HMM Viterbi + minimum durations;
+* ``temporal`` — ByteTrack + re-entry linker (tracking settings of ``TRACKING_BY_DETECTOR``, chosen on the val
+  split) + the track temporal model (attention LSTM, ``track_temporal/synth8``) + sticky-HMM Viterbi;
+* ``full`` — the same tracks + sliding-window vote of the detector's classes + Viterbi (no learned model);
 * ``per-frame`` — the same tracks, each decision the detector's own label at that frame (no window, no
   smoothing);
 * ``iou-tracker`` — the IoU tracker (no motion model, no low-score stage, no re-entry) instead of ByteTrack,
-  with the full behaviour stage.
+  with the window behaviour stage;
+* ``full-untuned`` — ``full`` with the hand-set tracking settings used before the val-split search (score cut
+  0.02, activation 0.08, high 0.15, lost 3 s, default re-entry linker).
 
 Metrics (:mod:`smartclass.analyze.evaluate`): frame-level timeline accuracy per student (mean over students),
 MOTA, IDF1, id switches (``motmetrics``), per condition and overall.
@@ -28,62 +32,45 @@ from pathlib import Path
 
 import numpy as np
 
-CONDITIONS = ("normal", "low_light", "occlusion", "movement")
-PIPELINES = {
-    "full": {},
-    "per-frame": {"smoothing": "none", "window": 1e-3},
-    "iou-tracker": {"tracker": "iou", "reentry": False},
-}
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from analyze_record import CONDITIONS, add_clip_arguments  # noqa: E402
+
+UNTUNED = {"score_threshold": 0.02, "track_activation": 0.08, "track_high": 0.15, "lost_seconds": 3.0}
 
 
-class CachedDetector:
-    """Runs ``inner`` once per frame index and replays its detections afterwards (same order of calls)."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-        self.name, self.version = inner.name, inner.version
-        self.class_names, self.head_fraction = inner.class_names, inner.head_fraction
-        self.cache: list = []
-        self.pos = 0
-        self.seconds = 0.0
-
-    def rewind(self) -> None:
-        self.pos = 0
-
-    def __call__(self, frames):
-        n = len(frames)
-        if self.pos + n > len(self.cache):
-            t0 = time.perf_counter()
-            self.cache += self.inner(frames)
-            self.seconds += time.perf_counter() - t0
-        out = self.cache[self.pos:self.pos + n]
-        self.pos += n
-        return out
+def pipelines(tuned: dict, temporal: bool) -> dict[str, dict]:
+    """Pipeline name → AnalyzeSettings overrides plus ``score_threshold``."""
+    out = {"temporal": {**tuned, "behaviour": "temporal"}} if temporal else {}
+    out.update({"full": dict(tuned), "per-frame": {**tuned, "smoothing": "none", "window": 1e-3},
+                "iou-tracker": {**tuned, "tracker": "iou", "reentry": False}, "full-untuned": dict(UNTUNED)})
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--checkpoint", type=Path, default=None, help="detector checkpoint (default: shipped synth8)")
-    p.add_argument("--clips", type=int, default=2, help="clips per condition")
-    p.add_argument("--students", type=int, default=8)
-    p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--fps", type=float, default=10.0)
-    p.add_argument("--seed", type=int, default=100)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--score-threshold", type=float, default=0.02, help="detector score cut before tracking")
+    p.add_argument("--temporal-model", type=Path, default=None,
+                   help="track temporal model (default: the shipped one for the detector, if any)")
     p.add_argument("--split", default="test", help="test (report) or val (choose settings)")
+    add_clip_arguments(p)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="AnalyzeSettings override for every pipeline, e.g. track_activation=0.3")
+                   help="AnalyzeSettings override for every pipeline, e.g. window=2")
+    p.add_argument("--tracking-from", type=Path, default=None,
+                   help="tracking settings: the 'chosen' of an analyze_tune result file (default: TRACKING_BY_DETECTOR)")
     p.add_argument("--name", default="analyze_synth")
     args = p.parse_args(argv)
 
     import torch
 
+    from analyze_record import clip_path, clip_spec
+    from analyze_tune import tracking_settings
+
     from smartclass.analyze.detector import CheckpointDetector
     from smartclass.analyze.evaluate import evaluate
     from smartclass.analyze.outputs import build_timelines
     from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
-    from smartclass.analyze.sources import synth_source
+    from smartclass.analyze.replay import ClipRecord, record_clip
+    from smartclass.analyze.temporal import TrackBehaviourModel, default_temporal_model
     from smartclass.bench import print_table, write_results
     from smartclass.commands.analyze import default_checkpoint
 
@@ -94,47 +81,63 @@ def main(argv: list[str] | None = None) -> int:
         default = getattr(AnalyzeSettings(), key)
         overrides[key] = type(default)(value)
     ckpt = args.checkpoint or default_checkpoint("synth")
-    det = CheckpointDetector(ckpt, threads=args.threads, score_threshold=args.score_threshold)
+    det = None
+    cut, tuned = tracking_settings(Path(ckpt).stem, args.tracking_from)
+    tuned = {"score_threshold": 0.02 if cut is None else cut, **tuned}
+    tm_path = args.temporal_model or default_temporal_model(Path(ckpt).stem)
+    temporal = TrackBehaviourModel(tm_path) if tm_path else None
     runs = []
     for ci, cond in enumerate(CONDITIONS):
         for j in range(args.clips):
-            spec = (f"synth:classroom,split={args.split},students={args.students},seconds={args.seconds},fps={args.fps},"
-                    f"conditions={cond},seed={args.seed + j}")
-            t0 = time.perf_counter()
-            src = synth_source(spec)
-            render_s = time.perf_counter() - t0
-            cached = CachedDetector(det)
-            for name, kw in PIPELINES.items():
-                cached.rewind()
-                a = Analyzer(cached, AnalyzeSettings(**{**overrides, **kw}))
-                a.run(src)
-                ev = evaluate(a, src.truth, build_timelines(a), src.fps)
+            spec = clip_spec(args.split, args.students, args.seconds, args.fps, cond, args.seed + j)
+            path = clip_path(args.cache, args.split, cond, args.seed + j)
+            rec = ClipRecord.load(path) if path.is_file() and args.checkpoint is None else None
+            if rec is None or rec.spec != spec:
+                det = det or CheckpointDetector(ckpt, threads=args.threads, score_threshold=0.01)
+                rec = record_clip(spec, det)
+                if args.checkpoint is None:
+                    rec.save(path)
+            for name, kw in pipelines(tuned, temporal is not None).items():
+                kw = {**overrides, **kw}
+                cut = kw.pop("score_threshold")
+                replay = rec.detector(f"detector:{Path(ckpt).stem}")
+                replay.detections = [d.select(d.scores > cut) for d in replay.detections]
+                t0 = time.perf_counter()
+                a = Analyzer(replay, AnalyzeSettings(**kw), temporal=temporal if kw.get("behaviour") == "temporal" else None)
+                a.run(rec.source())
+                timelines = build_timelines(a)
+                ev = evaluate(a, rec.truth, timelines, rec.fps)
                 runs.append({"condition": cond, "clip": spec, "pipeline": name, "students": args.students,
                              "timeline_accuracy": ev["timeline_accuracy"], **ev["tracking"],
-                             "students_seen": len(build_timelines(a))})
-                print(f"{cond:9s} clip {j} {name:11s} acc {ev['timeline_accuracy']} idf1 {ev['tracking']['idf1']} "
-                      f"mota {ev['tracking']['mota']} switches {ev['tracking']['id_switches']}", flush=True)
-            runs[-1]["render_s"] = round(render_s, 2)
-            runs[-1]["detect_s"] = round(cached.seconds, 2)
+                             "students_seen": len(timelines), "seconds": round(time.perf_counter() - t0, 2)})
+                print(f"{cond:9s} clip {j} {name:12s} acc {ev['timeline_accuracy']} idf1 {ev['tracking']['idf1']} "
+                      f"mota {ev['tracking']['mota']} switches {ev['tracking']['id_switches']} ids {len(timelines)}",
+                      flush=True)
 
     def mean(rows, key):
         vals = [r[key] for r in rows if r[key] is not None]
         return round(float(np.mean(vals)), 4) if vals else None
 
+    names = list(pipelines(tuned, temporal is not None))
     summary, table = {}, []
-    for name in PIPELINES:
+    for name in names:
         for cond in CONDITIONS + ("all",):
             rows = [r for r in runs if r["pipeline"] == name and (cond == "all" or r["condition"] == cond)]
             agg = {"timeline_accuracy": mean(rows, "timeline_accuracy"), "idf1": mean(rows, "idf1"),
                    "mota": mean(rows, "mota"), "id_switches": int(sum(r["id_switches"] for r in rows)),
-                   "precision": mean(rows, "precision"), "recall": mean(rows, "recall"), "clips": len(rows)}
+                   "precision": mean(rows, "precision"), "recall": mean(rows, "recall"),
+                   "ids_per_clip": mean(rows, "students_seen"), "clips": len(rows)}
             summary.setdefault(name, {})[cond] = agg
             table.append({"pipeline": name, "condition": cond, **agg})
-    print_table(table, ["pipeline", "condition", "timeline_accuracy", "idf1", "mota", "id_switches", "recall", "precision"],
+    print_table(table, ["pipeline", "condition", "timeline_accuracy", "idf1", "mota", "id_switches", "ids_per_clip",
+                        "recall", "precision"],
                 title=f"analyze on SmartClass-Synth {args.split} split (subject-disjoint)")
-    write_results(args.name, {"checkpoint": str(ckpt), "detector": det.name, "classes": list(det.class_names),
-                              "settings": vars(args) | {"checkpoint": str(ckpt)}, "pipelines": {k: v or "default"
-                              for k, v in PIPELINES.items()}, "summary": summary, "runs": runs})
+    write_results(args.name, {"checkpoint": str(ckpt), "detector": f"detector:{Path(ckpt).stem}",
+                              "classes": list(rec.class_names), "temporal_model": str(tm_path) if tm_path else None,
+                              "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+                              | {"checkpoint": str(ckpt), "temporal_model": str(tm_path) if tm_path else None,
+                                 "tracking": tuned},
+                              "pipelines": pipelines(tuned, temporal is not None), "summary": summary, "runs": runs})
     return 0
 
 

@@ -24,15 +24,19 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def val_timeline_accuracy(checkpoint: Path, records, detector: str) -> float:
+
+def val_timeline_accuracy(checkpoint: Path, records, detector: str, tracking: Path | None = None) -> float:
     """Mean timeline accuracy of the analyze pipeline with the model on recorded clips."""
     from smartclass.analyze.evaluate import evaluate
     from smartclass.analyze.outputs import build_timelines
-    from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer, tracking_for
+    from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
     from smartclass.analyze.temporal import TrackBehaviourModel
 
-    cut, tuned = tracking_for(detector)
+    from analyze_tune import tracking_settings
+
+    cut, tuned = tracking_settings(detector, tracking)
     model = TrackBehaviourModel(checkpoint)
     accs = []
     for r in records:
@@ -56,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--runs", type=Path, default=Path("runs/track_temporal"))
+    p.add_argument("--tracking-from", type=Path, default=None,
+                   help="tracking settings: the 'chosen' of an analyze_tune result file (default: TRACKING_BY_DETECTOR)")
     p.add_argument("--ship", type=Path, default=None, help="copy the chosen model here as <detector>.pt "
                    "(e.g. src/smartclass/checkpoints/track_temporal)")
     args = p.parse_args(argv)
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         engine = Engine(EngineSettings(epochs=args.epochs, monitor="val_acc", mode="max", seed=args.seed), out,
                         config=cfg, log=lambda m: print(m, flush=True))
         _, state = engine.fit(task)
-        acc = val_timeline_accuracy(out / "best.pt", val_records, args.detector)
+        acc = val_timeline_accuracy(out / "best.pt", val_records, args.detector, args.tracking_from)
         trials.append({"window": w, "best_epoch": state["best_epoch"], "val_acc": state["best"],
                        "val_timeline_accuracy": acc, "train_seconds": round(time.perf_counter() - t0, 1)})
         print(trials[-1], flush=True)

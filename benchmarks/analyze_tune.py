@@ -28,6 +28,19 @@ LOST = (1.5, 3.0, 5.0)
 REENTRY = ({"reentry": False}, {}, {"reentry_colour": 0.3}, {"reentry_colour": 0.6, "reentry_shift": 1.0})
 
 
+def tracking_settings(detector: str, results: Path | None = None) -> tuple[float | None, dict]:
+    """``(score cut, AnalyzeSettings overrides)``: the ``chosen`` of a result file of this script, else the
+    detector's row of ``TRACKING_BY_DETECTOR``."""
+    from smartclass.analyze.pipeline import tracking_for
+
+    if results is None:
+        return tracking_for(detector)
+    import json
+
+    chosen = dict(json.loads(Path(results).read_text())["results"]["chosen"])
+    return chosen.pop("score_threshold", None), chosen
+
+
 def load_records(cache: Path, split: str, score_cut: float):
     from smartclass.analyze.replay import ClipRecord
 
