@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("out/analyze_real"))
     p.add_argument("--name", default="lecture_hall")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--score-threshold", type=float, default=0.02)
+    p.add_argument("--score-threshold", type=float, default=None, help="default: the detector's tuned value")
     p.add_argument("--blur-faces", action="store_true")
     args = p.parse_args(argv)
     if not args.video.is_file():
@@ -57,15 +57,20 @@ def main(argv: list[str] | None = None) -> int:
 
     from smartclass.analyze.detector import CheckpointDetector
     from smartclass.analyze.outputs import analyze_to_folder
-    from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
+    from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer, tracking_for
     from smartclass.analyze.sources import video_source
+    from smartclass.analyze.temporal import choose_behaviour
     from smartclass.bench import write_results
     from smartclass.commands.analyze import default_checkpoint
 
     ckpt = args.checkpoint or default_checkpoint("real")
-    det = CheckpointDetector(ckpt, threads=args.threads, score_threshold=args.score_threshold)
+    cut, tuned = tracking_for(Path(ckpt).stem)  # what `smartclass analyze` runs with this detector
+    if args.score_threshold is not None:
+        cut = args.score_threshold
+    det = CheckpointDetector(ckpt, threads=args.threads, score_threshold=0.02 if cut is None else cut)
+    mode, temporal = choose_behaviour(det)
     src = video_source(args.video)
-    a = Analyzer(det, AnalyzeSettings(blur_faces=args.blur_faces))
+    a = Analyzer(det, AnalyzeSettings(blur_faces=args.blur_faces, behaviour=mode, **tuned), temporal=temporal)
     s = analyze_to_folder(a, src, args.out, {"detector": {"name": det.name, "checkpoint": str(ckpt),
                                                            "classes": list(det.class_names)}})
     in_view = [int((st.sids >= 0).sum()) for st in a.steps]

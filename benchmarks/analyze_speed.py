@@ -61,12 +61,15 @@ def run_one(video: Path, checkpoint: Path, threads: int, detect_every: int, batc
 
     from smartclass.analyze.detector import CheckpointDetector
     from smartclass.analyze.outputs import analyze_to_folder
-    from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
+    from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer, tracking_for
     from smartclass.analyze.sources import video_source
+    from smartclass.analyze.temporal import choose_behaviour
 
-    det = CheckpointDetector(checkpoint, threads=threads)
+    cut, tuned = tracking_for(Path(checkpoint).stem)  # what `smartclass analyze` runs with this detector
+    det = CheckpointDetector(checkpoint, threads=threads, score_threshold=0.02 if cut is None else cut)
+    mode, temporal = choose_behaviour(det)
     src = video_source(video)
-    a = Analyzer(det, AnalyzeSettings(detect_every=detect_every, batch=batch))
+    a = Analyzer(det, AnalyzeSettings(detect_every=detect_every, batch=batch, behaviour=mode, **tuned), temporal=temporal)
     load0 = os.getloadavg()[0]
     s = analyze_to_folder(a, src, out, {"detector": {"name": det.name, "classes": list(det.class_names)}})
     load1 = os.getloadavg()[0]
@@ -86,7 +89,7 @@ def run_one(video: Path, checkpoint: Path, threads: int, detect_every: int, batc
     return {
         "input": str(video.name), "width": src.width, "height": src.height, "input_fps": fps_in,
         "frames": s["frames_processed"], "students_seen": s["students_seen"],
-        "detector": det.name, "detector_input": det.input_size, "torch_threads": torch.get_num_threads(),
+        "detector": det.name, "detector_input": det.input_size, "behaviour": mode, "tracking": tuned, "torch_threads": torch.get_num_threads(),
         "detect_every": s["detect_every"], "batch": batch,
         "decisions_per_student_per_second": per_student,
         "stages_ms_per_frame": {k: v["ms_per_frame"] for k, v in stages.items()},

@@ -141,3 +141,28 @@ def test_recorded_clip_replays_the_same_analysis(synth_small, doubles, tmp_path)
     assert all((y >= 0).all() for _, y in tracks)
     with pytest.raises(InputError, match="only 20 recorded"):
         rec.detector()([None] * 21)
+
+
+def test_choose_behaviour(tmp_path, doubles):
+    from smartclass.analyze.temporal import choose_behaviour
+    from smartclass.checkpoint import save_checkpoint
+
+    det = doubles.NobodyDetector()  # 8 coarse classes, no shipped model for its name
+    assert choose_behaviour(det, "window") == ("window", None)
+    assert choose_behaviour(det, "auto") == ("window", None)
+    with pytest.raises(ConfigError, match="no track temporal model is shipped"):
+        choose_behaviour(det, "temporal")
+    with pytest.raises(ConfigError, match="--behaviour"):
+        choose_behaviour(det, "lstm")
+    m = TrackTemporal(len(COARSE_CLASSES), window=4, hidden=8, class_names=list(COARSE_CLASSES))
+    save_checkpoint(tmp_path / "t.pt", {"model": "track_temporal", "model_config": m.config(),
+                                        "state_dict": m.state_dict(), "config": {}, "history": []})
+    mode, model = choose_behaviour(det, "auto", tmp_path / "t.pt")
+    assert mode == "temporal" and model.window == 4
+    other = TrackTemporal(3, window=4, hidden=8)
+    save_checkpoint(tmp_path / "o.pt", {"model": "track_temporal", "model_config": other.config(),
+                                        "state_dict": other.state_dict(), "config": {}, "history": []})
+    assert choose_behaviour(det, "auto", tmp_path / "o.pt") == ("window", None)  # other classes: not used
+    mode, model = choose_behaviour(det, "temporal", tmp_path / "o.pt")
+    with pytest.raises(ConfigError, match="trained on the classes"):
+        Analyzer(det, AnalyzeSettings(behaviour=mode), temporal=model)

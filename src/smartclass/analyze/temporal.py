@@ -66,3 +66,24 @@ def default_temporal_model(detector: str):
         return shipped_checkpoint(f"track_temporal/{detector.split(':')[-1]}")
     except InputError:
         return None
+
+
+def choose_behaviour(detector, behaviour: str = "auto", temporal_model: str | os.PathLike | None = None,
+                     device: str = "cpu") -> tuple[str, "TrackBehaviourModel | None"]:
+    """``(mode, model)`` for ``--behaviour``: ``'window'`` → no model; ``'temporal'`` → ``temporal_model`` or
+    the one shipped for the detector (none is an error); ``'auto'`` → the temporal model where one for the
+    detector's classes is given or shipped, else the window vote."""
+    if behaviour not in ("auto", "window", "temporal"):
+        raise ConfigError(f"--behaviour: expected 'auto', 'window' or 'temporal', got '{behaviour}'")
+    if behaviour == "window":
+        return "window", None
+    path = temporal_model or default_temporal_model(detector.name)
+    if path is None:
+        if behaviour == "temporal":
+            raise ConfigError(f"--behaviour temporal: no track temporal model is shipped for the detector "
+                              f"'{detector.name}'; pass --temporal-model")
+        return "window", None
+    model = TrackBehaviourModel(path, device=device)
+    if behaviour == "auto" and model.class_names != tuple(detector.class_names):
+        return "window", None
+    return "temporal", model

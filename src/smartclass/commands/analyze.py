@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
         from smartclass.analyze.outputs import analyze_to_folder
         from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer, tracking_for
         from smartclass.analyze.sources import open_source, with_paired
-        from smartclass.analyze.temporal import TrackBehaviourModel, default_temporal_model
+        from smartclass.analyze.temporal import choose_behaviour
         from smartclass.errors import ConfigError
         from smartclass.terminal import console as make_console
 
@@ -93,23 +93,14 @@ def register(app: typer.Typer) -> None:
             tuned.update(track_activation=track_activation, track_high=max(track_activation, tuned.get("track_high", 0.15)))
         cut = score_threshold if score_threshold is not None else (0.02 if tuned_cut is None else tuned_cut)
         det = CheckpointDetector(ckpt, device=device, score_threshold=cut, threads=threads, runtime=runtime)
-        if behaviour not in ("auto", "window", "temporal"):
-            raise ConfigError(f"--behaviour: expected 'auto', 'window' or 'temporal', got '{behaviour}'")
-        tm_path = temporal_model or (default_temporal_model(Path(ckpt).stem) if behaviour != "window" else None)
-        if behaviour == "temporal" and tm_path is None:
-            raise ConfigError(f"--behaviour temporal: no track temporal model is shipped for the detector "
-                              f"'{Path(ckpt).stem}'; pass --temporal-model")
-        temporal = TrackBehaviourModel(tm_path, device=device) if tm_path is not None else None
-        if temporal is not None and behaviour == "auto" and temporal.class_names != det.class_names:
-            temporal = None  # auto: a model of other classes is not used
-        mode = "temporal" if temporal is not None else "window"
+        mode, temporal = choose_behaviour(det, behaviour, temporal_model, device)
         if source.strip().startswith("synth:"):
             console.print("rendering the synthetic classroom (SmartClass-Synth, with ground truth)…")
         src = open_source(source, fps=fps, timeout=timeout)
         src = with_paired(src, depth, thermal, calibration, paired_fps)
         console.print(f"detector: {det.name} ({ckpt}, {len(det.class_names)} classes: {', '.join(det.class_names)})"
                       + ("" if checkpoint else " — the default for this source"))
-        console.print(f"behaviour: {'track temporal model ' + str(tm_path) if temporal else 'window vote of the detector classes'}")
+        console.print(f"behaviour: {'track temporal model ' + temporal.checkpoint if temporal else 'window vote of the detector classes'}")
         settings = AnalyzeSettings(detect_every=detect_every, batch=batch, tracker=tracker, smoothing=smoothing,
                                    behaviour=mode, **tuned, blur_faces=blur_faces, max_seconds=max_seconds, video=video, report=report,
                                    enhance=enhance, engagement=load_mapping(engagement))
@@ -118,7 +109,7 @@ def register(app: typer.Typer) -> None:
                                "classes": list(det.class_names), "metrics": det.metrics, "runtime": runtime,
                                "input_size": det.input_size},
                   "tracker": {"name": tracker, "package": "trackers (Roboflow)" if tracker != "iou" else "smartclass"},
-                  "behaviour": ({"name": "track_temporal", "checkpoint": str(tm_path), "window": temporal.window,
+                  "behaviour": ({"name": "track_temporal", "checkpoint": temporal.checkpoint, "window": temporal.window,
                                  "epoch": temporal.epoch, "metrics": temporal.metrics} if temporal else
                                 {"name": "window", "seconds": settings.window}),
                   "smoothing": smoothing}
