@@ -15,7 +15,7 @@ PAPER002_HELP = (
     "benchmarks/results/mmfg_speed.json. Every row is a config switch of the one recogniser, trained by the one "
     "pipeline (fixed seed, epoch schedule) and scored on the subject-disjoint test split. Writes OUT/tables.md, "
     "OUT/paper002.json, OUT/variants/<variant>.json and PNG figures; a rerun skips finished variants and resumes "
-    "a killed training from WORK/<variant>/last.pt. Budgets: --quick about 25 min on one core (under 20 on 2); "
+    "a killed training from WORK/<variant>/last.pt. Budgets: --quick about 12 min on one core with 1 thread; "
     "the full run about 20 hours on 2 cores (10 variants × 18 epochs of 4800 clips, 8016 test clips)."
 )
 

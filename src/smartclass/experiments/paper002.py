@@ -100,8 +100,9 @@ QUICK = Profile("quick", _COMMON + (
     "model.width=16", "model.keypoint_channels=16", "model.gcn_channels=[32,32,64]",
     "train.crop=32", "train.epochs=8", "train.patience=8", "train.lr_milestones=[6]", "train.train_samples=600",
     "train.val_samples=96", "train.keypoint_warmup_steps=150", "train.workers=1",
-), test_samples=480, budget="about 25 min on one core (1 thread), under 20 min on 2 cores: 10 variants × 8 epochs "
-                            "of 600 clips (8 frames, 32 px crops, a narrower network), 480 test clips (120 per condition)")
+), test_samples=480, budget="about 12 min on one core with 1 thread (measured 11 min 14 s on the shared 2-core "
+                            "machine): 10 variants × 8 epochs of 600 clips (8 frames, 32 px crops, a narrower "
+                            "network), 480 test clips (120 per condition)")
 FULL = Profile("full", _COMMON + (
     "synth.frames=16", "synth.fps=5",
     "train.crop=48", "train.epochs=18", "train.patience=18", "train.lr_milestones=[13,17]",
@@ -593,7 +594,9 @@ def tables_markdown(results: dict[str, dict], profile: str, command: str, speed:
     gates = results.get(METHOD, {}).get("metrics", {}).get("gates_per_condition")
     if gates:
         parts += ["## Interpretability", "", "Eq. 5 gate weights of the method per condition (mean over test clips "
-                  "and frames). ![gates](gates.png)", "",
+                  "and frames). They weigh F_RGB, F_D-mod and F_T-mod, and the last two are the RGB features "
+                  "modulated by the depth / thermal cross-attention (eq. 4), so β and γ say how much of the "
+                  "attention-modulated RGB is used, not how much raw depth or thermal. ![gates](gates.png)", "",
                   markdown_table(["condition", "α (RGB)", "β (depth)", "γ (thermal)"],
                                  [[c, _f(g["alpha_rgb"], 3), _f(g["beta_depth"], 3), _f(g["gamma_thermal"], 3)]
                                   for c, g in gates.items()]), ""]
