@@ -421,8 +421,8 @@ def plot_gates(gates: dict, path: Path) -> None:
     conds = list(gates)
     fig, ax = plt.subplots(figsize=(6, 3.2))
     x = np.arange(len(conds))
-    for j, (key, label) in enumerate((("alpha_rgb", "α (RGB)"), ("beta_depth", "β (depth)"),
-                                      ("gamma_thermal", "γ (thermal)"))):
+    for j, (key, label) in enumerate((("alpha_rgb", "α: F_RGB"), ("beta_depth", "β: F_D-mod (RGB ⊙ depth attention)"),
+                                      ("gamma_thermal", "γ: F_T-mod (RGB ⊙ thermal attention)"))):
         ax.bar(x + (j - 1) * 0.27, [gates[c][key] for c in conds], 0.27,
                yerr=[gates[c]["std"][j] for c in conds], capsize=2, label=label)
     ax.set_xticks(x)
