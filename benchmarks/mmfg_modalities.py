@@ -22,20 +22,12 @@ import torch
 COMBINATIONS = (("rgb",), ("rgb", "depth"), ("rgb", "thermal"), ("rgb", "depth", "thermal"))
 
 
-def wilson(k: int, n: int, z: float = 1.959964) -> list[float]:
-    """Wilson score interval of a proportion k/n."""
-    if n == 0:
-        return [0.0, 1.0]
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / d
-    return [round(c - h, 4), round(c + h, 4)]
-
-
 def score(model, data: dict, names: list[str]) -> dict:
     from smartclass.clip import CONDITIONS
-    from smartclass.metrics.classification import macro_f1
+    from smartclass.metrics.classification import macro_f1, wilson_interval
+
+    def wilson(k: int, n: int) -> list[float]:
+        return [round(x, 4) for x in wilson_interval(k, n)]
     from smartclass.training.recognizer import predict
 
     pred = predict(model, data).argmax(1)

@@ -9,6 +9,7 @@ from smartclass.cli import main
 from smartclass.config import to_dict
 from smartclass.errors import ConfigError, InputError
 from smartclass.experiments import paper002 as p2
+from smartclass.metrics.classification import wilson_interval
 from smartclass.runs import config_differences
 
 TINY_OVERRIDES = (
@@ -44,14 +45,14 @@ def test_every_variant_is_a_switch_of_the_method():
 
 
 def test_wilson_interval_reference_values():
-    lo, hi = p2.wilson_interval(81, 263)  # Wilson (1927) as tabulated by Newcombe (1998): 0.2553–0.3662
+    lo, hi = wilson_interval(81, 263)  # Wilson (1927) as tabulated by Newcombe (1998): 0.2553–0.3662
     assert lo == pytest.approx(0.2553, abs=1e-4) and hi == pytest.approx(0.3662, abs=1e-4)
-    lo, hi = p2.wilson_interval(0, 10)  # Newcombe (1998): 0–0.2775
+    lo, hi = wilson_interval(0, 10)  # Newcombe (1998): 0–0.2775
     assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-4)
-    assert p2.wilson_interval(10, 10)[1] == pytest.approx(1.0)
-    assert p2.wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert wilson_interval(0, 0) == (0.0, 1.0)
     with pytest.raises(ValueError):
-        p2.wilson_interval(5, 3)
+        wilson_interval(5, 3)
 
 
 def test_tiny_run_writes_results_tables_and_figures(tiny_run):

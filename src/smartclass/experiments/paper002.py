@@ -34,6 +34,7 @@ import torch
 from smartclass.clip import CONDITIONS
 from smartclass.config import Config, load_config, save_config, to_dict
 from smartclass.errors import ConfigError, InputError
+from smartclass.metrics.classification import wilson_interval
 from smartclass.io import write_json_atomic, write_text_atomic
 from smartclass.labels import class_names
 from smartclass.layouts import UPPER_BODY_17
@@ -138,20 +139,6 @@ def variant_config(profile: Profile, variant: Variant, overrides: Iterable[str] 
 
 
 # -- statistics -----------------------------------------------------------------------------------------
-def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """Wilson score interval of a proportion ``k/n`` (95 % for the default ``z``):
-    ``(p + z²/2n ± z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n)``. ``(0, 1)`` when ``n = 0``."""
-    if n <= 0:
-        return 0.0, 1.0
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _mean(values: list[float]) -> float | None:
     finite = [v for v in values if math.isfinite(v)]
     return float(np.mean(finite)) if finite else None

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+import math
+
 import numpy as np
 
 from smartclass.errors import InputError
@@ -109,3 +111,17 @@ def plot_confusion_matrix(cm: Any, class_names: Sequence[str], path: str | Path,
         fig.savefig(tmp, dpi=120, format="png")
     plt.close(fig)
     return path
+
+
+def wilson_interval(k: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``k/n`` (95 % for the default ``z``):
+    ``(p + z²/2n ± z·√(p(1−p)/n + z²/4n²)) / (1 + z²/n)``. ``(0, 1)`` when ``n = 0``."""
+    if n <= 0:
+        return 0.0, 1.0
+    if not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
