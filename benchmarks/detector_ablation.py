@@ -221,9 +221,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     ap.add_argument("--runs", default="runs/ablation", help="root of the run folders (default runs/ablation)")
     ap.add_argument("--results-dir", default=None, help="where the JSON and PNG go (default benchmarks/results)")
+    ap.add_argument("--name", default=None, help="results file stem (default detector_ablation, or "
+                    "detector_ablation_<set> for a set other than students7); must start with detector_ablation")
     args = ap.parse_args(argv)
     if args.epochs < 1 or args.steps < 1 or args.threads < 1:
         ap.error(f"--epochs, --steps and --threads must be >= 1, got {args.epochs}, {args.steps}, {args.threads}")
+    if args.name is not None and not args.name.startswith("detector_ablation"):
+        ap.error(f"--name must start with detector_ablation, got '{args.name}'")
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     bad = [v for v in args.variants if v not in VARIANTS]
     if bad or not args.variants:
@@ -245,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     os.chdir(ROOT)  # the configs name their data relative to the repository root
     import sys
 
+    import torch
+
+    torch.set_num_threads(args.threads)  # also when every variant is already done (the results record it)
+
     first = args.full_seeds[0]
     # the removals before the full model's extra seeds: the noise estimate is the first thing to drop
     plan = [(v, first) for v in args.variants] + [("full", s) for s in args.full_seeds[1:] if "full" in args.variants]
@@ -257,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             "schedule_note": "short, equal-budget schedule for every variant; the shipped checkpoints trained "
                              "far longer (see the reference row)",
             "variants": {v: {"overrides": list(VARIANTS[v][0]), "removed": VARIANTS[v][1]} for v in args.variants}}
-    name = "detector_ablation" if args.set == "students7" else f"detector_ablation_{args.set}"
+    name = args.name or ("detector_ablation" if args.set == "students7" else f"detector_ablation_{args.set}")
     path = write_table(rows, reference_row(args.set), seed_spread(rows), meta, name, out_dir=args.results_dir)
     plot_curves(rows, path.with_suffix(".png"), f"{spec['split']}: {args.epochs} epochs × {args.steps} steps")
     print(f"→ {path}, {path.with_suffix('.png')}", file=sys.stderr)
