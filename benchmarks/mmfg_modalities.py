@@ -46,7 +46,7 @@ def score(model, data: dict, names: list[str]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     from smartclass.bench import write_results
-    from smartclass.training.evaluate import withhold_modalities
+    from smartclass.training.recognizer import withhold_modalities
     from smartclass.inference import shipped_checkpoint
     from smartclass.labels import class_names
     from smartclass.training.evaluate import load_eval_data

@@ -163,3 +163,16 @@ def test_eval_with_depth_or_thermal_withheld(run, tmp_path, capsys):
     for bad in ("depth", "rgb,infrared", "rgb,rgb"):
         assert main(["eval", "--checkpoint", ck, "--out", str(tmp_path / "x.json"), "--modalities", bad]) == 2
         assert "--modalities: expected rgb plus optionally depth and/or thermal" in capsys.readouterr().err
+
+
+def test_modality_dropout_runs_choose_the_best_epoch_over_the_four_camera_set_ups(run, tmp_path):
+    root, args = run
+    out = tmp_path / "md"
+    assert main(["train", "--out", str(out), "train.epochs=1", "train.modality_dropout=0.5"] + args) == 0
+    h = json.loads((out / "history.json").read_text())[0]
+    setups = ["val_macro_f1", "val_top1_rgb", "val_top1_rgb+depth", "val_top1_rgb+thermal", "val_macro_f1_setups"]
+    assert all(0 <= h[k] <= 1 for k in setups)
+    best = torch.load(out / "best.pt", weights_only=True)
+    assert best["metrics"]["val_macro_f1_setups"] == h["val_macro_f1_setups"]
+    # without modality dropout the history keeps the trimodal figures only
+    assert "val_macro_f1_setups" not in json.loads((root / "mmfg" / "history.json").read_text())[0]

@@ -121,7 +121,8 @@ def register(app: typer.Typer) -> None:
             state = fit(model, train_data, val_data, tc, out, to_dict(cfg), resume=resume, log=console.print,
                         progress=update, device=cfg.device)
         write_json_atomic(out / "history.json", state["history"])
-        console.print(f"best validation macro-F1 {state['best_f1']:.3f} at epoch {state['best_epoch']} → {out}/best.pt")
+        what = "macro-F1 (mean of the four camera set-ups)" if tc.modality_dropout > 0 else "macro-F1"
+        console.print(f"best validation {what} {state['best_f1']:.3f} at epoch {state['best_epoch']} → {out}/best.pt")
 
     @app.command("eval")
     def evaluate_cmd(
@@ -141,7 +142,8 @@ def register(app: typer.Typer) -> None:
         from smartclass.io import write_json_atomic
         from smartclass.runs import check_out_file, command_line, interrupt_hint
         from smartclass.terminal import console as make_console
-        from smartclass.training.evaluate import evaluate, load_eval_data, withhold_modalities
+        from smartclass.training.evaluate import evaluate, load_eval_data
+        from smartclass.training.recognizer import withhold_modalities
         from smartclass.training.recognizer import load_checkpoint
 
         check_out_file(out, "--out", (".json",))

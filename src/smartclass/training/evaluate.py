@@ -61,16 +61,6 @@ def load_eval_data(data: str, synth_cfg, tc, log=print) -> tuple[dict, str]:
     return pack(items), f"{root} (test split)"
 
 
-def withhold_modalities(data: dict, given: tuple[str, ...]) -> dict:
-    """Packed samples with depth and/or thermal marked absent for every sample unless named in ``given`` (a room
-    without that camera: the model's own missing-modality path)."""
-    out = dict(data)
-    for m in ("depth", "thermal"):
-        if m not in given:
-            out[f"has_{m}"] = torch.zeros_like(data[f"has_{m}"])
-    return out
-
-
 def _grey255(x: torch.Tensor) -> np.ndarray:
     return (x.clamp(0, 1) * 255).round().numpy().astype(np.uint8)
 
