@@ -3,14 +3,17 @@
 
 Data (``benchmarks/analyze_record.py``): *train*-split classrooms (detections of the shipped detector with
 their class posteriors, ground-truth tracks and behaviours) to train on; *val*-split classrooms to choose the
-epoch (the engine's best ``val_acc`` on ground-truth tracks) and the window length (timeline accuracy of the
+epoch (the engine's best ``val_acc`` on ground-truth tracks), the window length and the posterior flattening
+of :mod:`smartclass.training.track_temporal` (timeline accuracy of the
 whole analyze pipeline — tracking settings of ``TRACKING_BY_DETECTOR``, the model, Viterbi — on the val
-clips). The test split is never read. Each window length is trained by the training engine into
-``--runs/w<window>``; the chosen ``best.pt`` is copied with its config, history and a README to ``--ship``.
+clips). The test split is never read. Each setting is trained by the training engine into
+``--runs/w<window>-t<temperature>``; the chosen ``best.pt`` is copied with its config, history and a README to ``--ship``.
 
     python benchmarks/analyze_record.py --split train --clips 8 --seed 1000 --no-frames
     python benchmarks/analyze_record.py --split val --clips 2 --seed 100
-    python benchmarks/analyze_train_temporal.py --windows 8 16 32 --epochs 30
+    python benchmarks/analyze_tune.py --detector synth8
+    python benchmarks/analyze_train_temporal.py --windows 16 32 --temperatures 1 3 --epochs 20 \
+        --tracking-from benchmarks/results/analyze_tune_synth8.json --ship src/smartclass/checkpoints/track_temporal
 """
 
 from __future__ import annotations
@@ -54,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--detector", default="synth8", help="the detector the recorded clips were made with")
     p.add_argument("--windows", type=int, nargs="+", default=[8, 16, 32], help="window lengths (decisions) to try")
     p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--dropout", type=float, default=0.3)
+    p.add_argument("--temperatures", type=float, nargs="+", default=[1.0, 3.0],
+                   help="max temperatures of the posterior flattening to try (1: none)")
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--batch-size", type=int, default=256)
@@ -87,25 +93,26 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(train_paths)} train clips → {len(train)} tracks, {int(counts.sum())} labelled steps "
           f"({dict(zip(class_names, counts.tolist()))}); {len(val_paths)} val clips → {len(val)} tracks", flush=True)
     trials = []
-    for w in args.windows:
-        out = args.runs / f"w{w}"
-        cfg = {"track_temporal": {"detector": args.detector, "window": w, "hidden": args.hidden, "epochs": args.epochs,
+    for w, temp in [(w, t) for w in args.windows for t in args.temperatures]:
+        out = args.runs / f"w{w}-t{temp:g}"
+        cfg = {"track_temporal": {"detector": args.detector, "window": w, "hidden": args.hidden, "dropout": args.dropout,
+                                  "max_temperature": temp, "epochs": args.epochs,
                                   "lr": args.lr, "batch_size": args.batch_size, "seed": args.seed,
                                   "train_clips": [p.name for p in train_paths], "val_clips": [p.name for p in val_paths]}}
         t0 = time.perf_counter()
         task = TrackTemporalTask(train, val, class_names, window=w, hidden=args.hidden, lr=args.lr,
-                                 batch_size=args.batch_size)
+                                 batch_size=args.batch_size, dropout=args.dropout, max_temperature=temp)
         engine = Engine(EngineSettings(epochs=args.epochs, monitor="val_acc", mode="max", seed=args.seed), out,
                         config=cfg, log=lambda m: print(m, flush=True))
         _, state = engine.fit(task)
         acc = val_timeline_accuracy(out / "best.pt", val_records, args.detector, args.tracking_from)
-        trials.append({"window": w, "best_epoch": state["best_epoch"], "val_acc": state["best"],
+        trials.append({"window": w, "max_temperature": temp, "run": out.name, "best_epoch": state["best_epoch"], "val_acc": state["best"],
                        "val_timeline_accuracy": acc, "train_seconds": round(time.perf_counter() - t0, 1)})
         print(trials[-1], flush=True)
     best = max(trials, key=lambda r: r["val_timeline_accuracy"])
     print("chosen:", best)
     if args.ship is not None:
-        src = args.runs / f"w{best['window']}"
+        src = args.runs / best["run"]
         args.ship.mkdir(parents=True, exist_ok=True)
         name = args.detector
         shutil.copyfile(src / "best.pt", args.ship / f"{name}.pt")

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-SCORE_CUTS = (0.02, 0.05, 0.1)
+SCORE_CUTS = (0.02, 0.05, 0.1, 0.2)
 ACTIVATIONS = (0.08, 0.15, 0.25, 0.4)
-HIGHS = (0.15, 0.3, 0.5)
-LOST = (1.5, 3.0, 5.0)
-REENTRY = ({"reentry": False}, {}, {"reentry_colour": 0.3}, {"reentry_colour": 0.6, "reentry_shift": 1.0})
+HIGHS = (0.15, 0.3, 0.5, 0.7)
+LOST = (3.0, 1.5, 5.0)  # the default first: on a tie the earlier trial is kept
+REENTRY = ({}, {"reentry": False}, {"reentry_colour": 0.3}, {"reentry_colour": 0.6, "reentry_shift": 1.0})
 
 
 def tracking_settings(detector: str, results: Path | None = None) -> tuple[float | None, dict]:

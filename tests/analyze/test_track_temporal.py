@@ -31,6 +31,13 @@ def test_track_features_values():
         track_features(times, boxes[:2], scores, probs, (100, 80))
 
 
+def test_detections_keep_class_posteriors_through_select():
+    d = Detections(np.zeros((3, 4)), [0.9, 0.1, 0.5], [0, 1, 2], np.eye(3))
+    assert np.allclose(d.select(d.scores > 0.3).probs, np.eye(3)[[0, 2]])
+    assert d.select(d.scores > 0.95).probs.shape == (0, 3)
+    assert Detections(np.zeros((3, 4)), [0.9, 0.1, 0.5], [0, 1, 2]).select([0]).probs is None
+
+
 def test_window_tensor_left_pads_and_marks_real_steps():
     x = window_tensor([np.ones((2, 3)), np.full((5, 3), 2.0)], 4)
     assert x.shape == (2, 4, 4)

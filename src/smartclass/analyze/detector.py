@@ -42,7 +42,8 @@ class Detections:
             raise InputError(f"Detections: boxes, scores and class_ids differ in length "
                              f"({len(self.boxes)}, {len(self.scores)}, {len(self.class_ids)})")
         if self.probs is not None:
-            self.probs = np.asarray(self.probs, np.float32).reshape(len(self.boxes), -1)
+            p = np.asarray(self.probs, np.float32)
+            self.probs = p.reshape(len(self.boxes), p.shape[-1] if p.ndim == 2 else -1)
 
     def __len__(self) -> int:
         return len(self.boxes)

@@ -11,7 +11,7 @@ and centre ``(cx_j, cy_j)`` in a ``W × H`` frame, detector score ``s_j``, class
 (the motion terms are 0 at a track's first step). :func:`window_tensor` stacks the last ``window`` steps of
 each track, left-padded with zeros, plus a 0/1 channel that marks the real steps: ``(N, window, C + 10)``.
 
-:class:`TrackTemporal`: a per-step linear embedding with ReLU, then
+:class:`TrackTemporal`: a per-step linear embedding with ReLU (and dropout while training), then
 :class:`~smartclass.models.detector.temporal.AttentionLSTM` (eqs. 1–6 the LSTM, eq. 8 the attention of the
 current state over the window, eq. 7 the context, eq. 9 the softmax over the ``C`` behaviours):
 ``(N, window, C + 10)`` → ``(N, C)`` class probabilities. Registered as ``"track_temporal"``.
@@ -70,7 +70,8 @@ def window_tensor(features: list[np.ndarray], window: int) -> torch.Tensor:
 class TrackTemporal(nn.Module):
     """``(N, window, num_classes + 10)`` → behaviour probabilities ``(N, num_classes)`` (module doc)."""
 
-    def __init__(self, num_classes: int, window: int = 16, hidden: int = 64, class_names: list[str] | None = None) -> None:
+    def __init__(self, num_classes: int, window: int = 16, hidden: int = 64, class_names: list[str] | None = None,
+                 dropout: float = 0.0) -> None:
         super().__init__()
         if num_classes < 2 or window < 1 or hidden < 1:
             raise InputError(f"TrackTemporal: num_classes ≥ 2, window ≥ 1, hidden ≥ 1 expected, "
@@ -78,7 +79,8 @@ class TrackTemporal(nn.Module):
         self.num_classes, self.window, self.hidden = num_classes, window, hidden
         self.class_names = list(class_names) if class_names else [str(i) for i in range(num_classes)]
         self.in_features = num_classes + EXTRA_FEATURES + 1
-        self.embed = nn.Sequential(nn.Linear(self.in_features, hidden), nn.ReLU())
+        self.dropout = float(dropout)
+        self.embed = nn.Sequential(nn.Linear(self.in_features, hidden), nn.ReLU(), nn.Dropout(self.dropout))
         self.temporal = AttentionLSTM(hidden, hidden, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -88,7 +90,7 @@ class TrackTemporal(nn.Module):
 
     def config(self) -> dict:
         return {"num_classes": self.num_classes, "window": self.window, "hidden": self.hidden,
-                "class_names": list(self.class_names)}
+                "class_names": list(self.class_names), "dropout": self.dropout}
 
 
 register_model(TAG, lambda cfg: TrackTemporal(**cfg))

@@ -5,7 +5,9 @@ Data: labelled tracks, each ``(features (T, F), labels (T,))`` — the per-step 
 student's behaviour at each step (index into the detector's classes; ``-1`` = no such class, not trained on).
 Every step with a label is one sample: the window of the last ``window`` steps up to it
 (:func:`~smartclass.models.track_temporal.window_tensor`), so the model learns from short histories (a new
-track) as well as full ones. Loss: negative log-likelihood of eq. 9's softmax; AdamW; the engine keeps the
+track) as well as full ones. The detector is more confident on the training subjects it was trained on than on
+unseen ones, so each batch's class posteriors are flattened by a random temperature ``T ~ U(1, max_temperature)``
+(``p ∝ p^{1/T}``, :func:`soften_posteriors`). Loss: negative log-likelihood of eq. 9's softmax; AdamW; the engine keeps the
 epoch with the best validation accuracy (``val_acc``, the share of validation steps whose most probable class
 is right).
 """
@@ -35,6 +37,17 @@ def track_windows(tracks: list[Track], window: int) -> tuple[torch.Tensor, torch
     return window_tensor(feats, window), torch.tensor(labels)
 
 
+def soften_posteriors(x: torch.Tensor, num_classes: int, max_temperature: float) -> torch.Tensor:
+    """Windows ``(N, T, F)`` with the class posteriors (the first ``num_classes`` channels) of each window
+    raised to ``1/T``, ``T ~ U(1, max_temperature)`` per window, and renormalised; padded steps stay zero."""
+    if max_temperature <= 1.0:
+        return x
+    temp = 1.0 + (max_temperature - 1.0) * torch.rand(x.shape[0], 1, 1, device=x.device)
+    p = x[..., :num_classes].clamp_min(1e-6) ** (1.0 / temp)
+    p = p / p.sum(-1, keepdim=True) * x[..., -1:]  # the last channel marks real steps
+    return torch.cat([p, x[..., num_classes:]], -1)
+
+
 class TrackTemporalTask(Task):
     """The training task (module doc)."""
 
@@ -42,15 +55,16 @@ class TrackTemporalTask(Task):
 
     def __init__(self, train: list[Track], val: list[Track], class_names: list[str], window: int = 16,
                  hidden: int = 64, lr: float = 3e-3, weight_decay: float = 1e-4, batch_size: int = 256,
-                 device: str = "cpu") -> None:
+                 dropout: float = 0.0, max_temperature: float = 1.0, device: str = "cpu") -> None:
         self.class_names, self.window, self.hidden = list(class_names), window, hidden
+        self.dropout, self.max_temperature = dropout, max_temperature
         self.lr, self.weight_decay, self.batch_size, self.device = lr, weight_decay, batch_size, device
         self.x, self.y = (t.to(device) for t in track_windows(train, window))
         self.vx, self.vy = (t.to(device) for t in track_windows(val, window)) if val else (None, None)
 
     def model_config(self, model: torch.nn.Module | None = None) -> dict:
         return {"num_classes": len(self.class_names), "window": self.window, "hidden": self.hidden,
-                "class_names": self.class_names}
+                "class_names": self.class_names, "dropout": self.dropout}
 
     def build_model(self) -> torch.nn.Module:
         return TrackTemporal(**self.model_config())
@@ -64,7 +78,7 @@ class TrackTemporalTask(Task):
     def train_batches(self, epoch: int):
         for idx in torch.randperm(len(self.y)).split(self.batch_size):
             idx = idx.to(self.device)
-            yield self.x[idx], self.y[idx]
+            yield soften_posteriors(self.x[idx], len(self.class_names), self.max_temperature), self.y[idx]
 
     def loss(self, model: torch.nn.Module, batch) -> torch.Tensor:
         x, y = batch
