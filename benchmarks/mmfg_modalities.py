@@ -8,8 +8,8 @@ features and a masked gate), as in a room without that camera.
     python benchmarks/mmfg_modalities.py [--checkpoint checkpoints/mmfg/mmfg.pt] [--samples 800] [--seed 0]
                                          [--compare OTHER.pt] [--name mmfg_modalities]
 
-``--compare`` evaluates a second checkpoint on the same samples in the same run (e.g. the previous shipped
-recogniser, trained without modality dropout).
+``--compare`` (repeatable) evaluates further checkpoints on the same samples in the same run (e.g. the previous
+shipped recogniser, trained without modality dropout).
 """
 
 from __future__ import annotations
@@ -54,14 +54,15 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--checkpoint", default=None, help="recogniser checkpoint (default: the shipped one)")
-    ap.add_argument("--compare", default=None, help="a second checkpoint scored on the same samples")
+    ap.add_argument("--compare", action="append", default=[], help="another checkpoint scored on the same samples "
+                    "(repeatable)")
     ap.add_argument("--samples", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="mmfg_modalities")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    paths = [a.checkpoint or str(shipped_checkpoint("mmfg/mmfg"))] + ([a.compare] if a.compare else [])
+    paths = [a.checkpoint or str(shipped_checkpoint("mmfg/mmfg"))] + a.compare
     models = [load_checkpoint(p) for p in paths]
     cfg = models[0][1]["config"]
     from smartclass.config import config_from_dict
