@@ -6,7 +6,7 @@ from trimodal. A withheld modality is absent for every sample (the model's own m
 features and a masked gate), as in a room without that camera.
 
     python benchmarks/mmfg_modalities.py [--checkpoint checkpoints/mmfg/mmfg.pt] [--samples 800] [--seed 0]
-                                         [--compare OTHER.pt] [--name mmfg_modalities]
+                                         [--split test|val] [--compare OTHER.pt] [--name mmfg_modalities]
 
 ``--compare`` (repeatable) evaluates further checkpoints on the same samples in the same run (e.g. the previous
 shipped recogniser, trained without modality dropout).
@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
                     "(repeatable)")
     ap.add_argument("--samples", type=int, default=800)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split", choices=("test", "val"), default="test",
+                    help="val: for choosing between checkpoints (the test split only reports)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="mmfg_modalities")
     a = ap.parse_args(argv)
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from smartclass.config import config_from_dict
 
     c = config_from_dict(cfg)
-    data, described = load_eval_data(f"synth:split=test,samples={a.samples},seed={a.seed}", c.synth, c.train)
+    data, described = load_eval_data(f"synth:split={a.split},samples={a.samples},seed={a.seed}", c.synth, c.train)
     names = class_names(c.train.vocabulary)
     results: dict = {"data": described, "checkpoints": {}}
     print(f"{'checkpoint':<40} {'inputs':<20} {'top-1':>6} {'95 % CI':>15} {'macro-F1':>9} {'Δ vs all':>9}")
