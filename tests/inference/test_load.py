@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,11 @@ def test_the_shipped_recogniser_loads_by_its_tag():
     model, info = load_model(path)
     assert isinstance(model, TrimodalRecognizer) and not model.training
     assert info["model"] == "mmfg" and info["model_config"]["gcn_channels"] == [48, 48, 96]
-    assert info["config"]["train"]["crop"] == 48 and len(info["history"]) == 18 and "state_dict" not in info
+    assert info["config"]["train"]["crop"] == 48 and len(info["history"]) == 6 and "state_dict" not in info
+    # the fine-tune of the README: modality dropout and the illumination gate, its log beside the file
+    assert info["config"]["train"]["modality_dropout"] == 0.4 and info["model_config"]["enhance_gate"] is True
+    beside = json.loads((path.parent / "history.json").read_text())
+    assert [h["epoch"] for h in beside] == [h["epoch"] for h in info["history"]]
     assert {"mmfg", "gcn"} <= set(registered_models())
 
 
@@ -105,7 +110,7 @@ def test_non_editable_install_finds_and_loads_the_shipped_checkpoint(tmp_path):
                          env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
     assert run.returncode == 0, run.stderr[-2000:]
     name, epoch, params = run.stdout.split()
-    assert name == "mmfg" and int(epoch) == 15 and int(params) > 100_000
+    assert name == "mmfg" and int(epoch) == 6 and int(params) > 100_000
     assert np.isfinite(float(params))
 
 
