@@ -2,8 +2,9 @@
 + FPN neck, strides 8/16/32) against the three single removals, all trained with the same short schedule and seed
 and scored by ``smartclass detect-eval`` on the held-out split.
 
-    python benchmarks/detector_ablation.py                          # students7 (ClaBehavior held-out fifth)
-    python benchmarks/detector_ablation.py --set cctv --epochs 6    # classroom-cctv valid/
+    python benchmarks/detector_ablation.py --full-seeds 0,1         # students7 (ClaBehavior held-out fifth)
+    python benchmarks/detector_ablation.py --epochs 9 --full-seeds 0,1 --name detector_ablation_short
+    python benchmarks/detector_ablation.py --set cctv --epochs 12   # classroom-cctv valid/
 
 Variants (``--variants``; each is the set's config plus these overrides):
 
@@ -214,8 +215,8 @@ def run_variant(set_name: str, variant: str, seed: int, name: str, args, log=pri
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--set", default="students7", choices=sorted(SETS), help="real set (default students7)")
-    ap.add_argument("--epochs", type=int, default=10, help="epochs per run (default 10)")
-    ap.add_argument("--steps", type=int, default=30, help="batches per epoch (default 30; batch size from the config)")
+    ap.add_argument("--epochs", type=int, default=24, help="epochs per run (default 24)")
+    ap.add_argument("--steps", type=int, default=40, help="batches per epoch (default 40; batch size from the config)")
     ap.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated subset of {','.join(VARIANTS)}")
     ap.add_argument("--full-seeds", default="0", help="seeds of the full model, e.g. 0,1 (the first seeds every run)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
