@@ -165,6 +165,14 @@ def planned_epochs(run: Path) -> int | None:
     return int(((yaml.safe_load(cfg.read_text()) or {}).get("detector") or {}).get("epochs", 0))
 
 
+def fail(message: str, code: int = 2) -> None:
+    """One line on stderr and exit ``code`` (2: bad arguments, as the smartclass CLI)."""
+    import sys
+
+    print(f"detector_ablation: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
 def run_variant(set_name: str, variant: str, seed: int, name: str, args, log=print) -> dict:
     """Train (or resume) one variant into ``runs/ablation/<set>/<name>``, score its last epoch, return its row."""
     import torch
@@ -184,8 +192,8 @@ def run_variant(set_name: str, variant: str, seed: int, name: str, args, log=pri
             return prev["row"]
     have = planned_epochs(run)
     if have is not None and have != args.epochs:
-        raise SystemExit(f"detector_ablation: {run} holds a run planned for {have} epochs, not --epochs "
-                         f"{args.epochs}; remove that folder or pass --epochs {have}")
+        fail(f"{run} holds a run planned for {have} epochs, not --epochs {args.epochs}; remove that folder or "
+             f"pass --epochs {have}")
     resume = (run / "last.pt").is_file()
     log(f"{name}: {'resuming' if resume else 'training'} ({' '.join(overrides)})")
     cmd = ["train", "--config", spec["config"], "--out", str(run), *(["--resume"] if resume else []), *overrides]

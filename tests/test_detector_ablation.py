@@ -122,10 +122,11 @@ def test_bad_arguments_exit_2_with_one_line(bench, capsys, argv, message):
     assert message in capsys.readouterr().err
 
 
-def test_a_run_folder_of_another_schedule_is_refused(bench, tmp_path):
+def test_a_run_folder_of_another_schedule_is_refused(bench, tmp_path, capsys):
     run = tmp_path / "students7" / "full"
     run.mkdir(parents=True)
     (run / "config.yaml").write_text("detector:\n  epochs: 5\n")
     args = SimpleNamespace(epochs=9, steps=40, threads=1, runs=tmp_path)
-    with pytest.raises(SystemExit, match="planned for 5 epochs, not --epochs 9"):
+    with pytest.raises(SystemExit) as e:
         bench.run_variant("students7", "full", 0, "full", args)
+    assert e.value.code == 2 and "planned for 5 epochs, not --epochs 9" in capsys.readouterr().err
