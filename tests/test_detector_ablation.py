@@ -130,3 +130,12 @@ def test_a_run_folder_of_another_schedule_is_refused(bench, tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         bench.run_variant("students7", "full", 0, "full", args)
     assert e.value.code == 2 and "planned for 5 epochs, not --epochs 9" in capsys.readouterr().err
+
+
+def test_a_random_backbone_is_never_frozen_whatever_freeze_layers_says(bench):
+    import dataclasses
+
+    cfg = bench.variant_config("students7", "no_pretrained", epochs=2, steps=3, seed=0)
+    d = dataclasses.replace(cfg.detector, freeze_layers=7)
+    model = DetectorTask(d, tiny_set(0), tiny_set(1), seed=cfg.seed, log=lambda s: None).build_model()
+    assert all(p.requires_grad for p in model.parameters())

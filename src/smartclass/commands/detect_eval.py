@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
                        "fps_end_to_end": timing["fps_end_to_end"],
                        "fps_note": "preprocess (letterbox) + network + decode + NMS per decoded frame, batch 1, "
                                    f"at val_conf {val_conf}; image decoding excluded",
-                       "pr_curves_png": str(png), "command": "smartclass " + " ".join(sys.argv[1:]),
+                       "pr_curves_png": str(png), "command": command_line(),
                        **environment()})
         write_json_atomic(out, strict_json(report))
         per = ", ".join(f"{k} {v['ap50']:.3f}" for k, v in report["per_class"].items() if v["ap50"] is not None)

@@ -169,9 +169,10 @@ class DetectorTask(Task):
 
         model = RealFrameDetector(RealFrameConfig(**self.model_settings()))
         set_objectness_prior(model.head, self.cfg.obj_prior)
-        for p in model.stem[0][:self.cfg.freeze_layers].parameters():  # stem[0] = features[0:7]
+        frozen = self.cfg.freeze_layers if self.cfg.pretrained else 0  # never freeze random filters
+        for p in model.stem[0][:frozen].parameters():  # stem[0] = features[0:7]
             p.requires_grad_(False)
-        for p in model.stem[1][:max(0, self.cfg.freeze_layers - 7)].parameters():
+        for p in model.stem[1][:max(0, frozen - 7)].parameters():
             p.requires_grad_(False)
         self.loss_fn = RegionLoss.for_head(model.head, class_weights=self.class_weights()).to(self.device)
         return model

@@ -39,7 +39,7 @@ class DetectorTrainConfig:
     anchors_per_level: int = ranged(5, ge=1)  # IoU k-means on the training boxes (at input scale)
     obj_prior: float = ranged(0.1, gt=0, lt=1)  # initial objectness σ(to) of the head (the model's own prior is 0.01,
     # which the region loss's squared error on σ(to) leaves nearly flat for the few hundred steps a CPU run has)
-    freeze_layers: int = ranged(0, ge=0, le=14)  # the first MobileNetV2 feature layers kept at their ImageNet weights
+    freeze_layers: int = ranged(0, ge=0, le=14)  # first MobileNetV2 layers kept at ImageNet weights (none if not pretrained)
     # schedule
     epochs: int = ranged(30, ge=1)
     batch_size: int = ranged(8, ge=2)
