@@ -147,7 +147,9 @@ def _mean(values: list[float]) -> float | None:
 # -- evaluation -----------------------------------------------------------------------------------------
 def _image(x: torch.Tensor) -> np.ndarray:
     """``(3, S, S)`` in 0..1 → ``(S, S, 3)`` uint8."""
-    return (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    from smartclass.training.evaluate import uint8_image
+
+    return uint8_image(x).transpose(1, 2, 0)
 
 
 def _quality(ref: np.ndarray, img: np.ndarray) -> dict[str, float]:

@@ -61,8 +61,9 @@ def load_eval_data(data: str, synth_cfg, tc, log=print) -> tuple[dict, str]:
     return pack(items), f"{root} (test split)"
 
 
-def _grey255(x: torch.Tensor) -> np.ndarray:
-    return (x.clamp(0, 1) * 255).round().numpy().astype(np.uint8)
+def uint8_image(x: torch.Tensor) -> np.ndarray:
+    """An image tensor in 0..1 (any layout) → uint8 numpy, same layout."""
+    return (x.detach().clamp(0, 1) * 255).round().cpu().numpy().astype(np.uint8)
 
 
 def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, batch_size: int = 16,
@@ -108,12 +109,12 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
     q = {"psnr_input": [], "psnr_enhanced": [], "ssim_input": [], "ssim_enhanced": [], "mi": [], "qabf": [], "epi": []}
     T = b["rgb"].shape[1]
     for i in range(len(idx)):
-        ref = _grey255(b["rgb_clean"][i, t]).transpose(1, 2, 0)
-        raw = _grey255(b["rgb"][i, t]).transpose(1, 2, 0)
+        ref = uint8_image(b["rgb_clean"][i, t]).transpose(1, 2, 0)
+        raw = uint8_image(b["rgb"][i, t]).transpose(1, 2, 0)
         q["psnr_input"].append(psnr(ref, raw))
         q["ssim_input"].append(ssim(ref, raw))
         if o.enhanced is not None:
-            enh = _grey255(o.enhanced[i * T + t]).transpose(1, 2, 0)
+            enh = uint8_image(o.enhanced[i * T + t]).transpose(1, 2, 0)
             q["psnr_enhanced"].append(psnr(ref, enh))
             q["ssim_enhanced"].append(ssim(ref, enh))
         if b["present"][i, 1]:  # this sample has a thermal frame
@@ -122,7 +123,7 @@ def evaluate(model, data: dict, vocabulary: str, out_png: Path | None = None, ba
             fused = (fused - fused.min()) / (fused.max() - fused.min()).clamp_min(1e-6)
             th = b["thermal"][i, t, 0]
             th = (th - th.min()) / (th.max() - th.min()).clamp_min(1e-6)
-            A, B, Fu = raw.mean(-1).astype(np.uint8), _grey255(th), _grey255(fused)
+            A, B, Fu = raw.mean(-1).astype(np.uint8), uint8_image(th), uint8_image(fused)
             q["mi"].append(mutual_information(A, B, Fu))
             q["qabf"].append(qabf(A, B, Fu))
             q["epi"].append(fusion_epi(A, B, Fu))
