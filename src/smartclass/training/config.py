@@ -33,5 +33,8 @@ class TrainConfig:
     modality_dropout: float = ranged(0.0, ge=0, le=1)  # per training clip, depth and thermal each dropped with this probability
     time_budget_min: float = ranged(0.0, ge=0)  # stop after this many minutes of training (0 = no limit)
     init_from: str = ""  # a recogniser checkpoint whose weights start the run (fine-tuning; same architecture)
+    distill_from: str = ""  # a recogniser checkpoint run frozen on every modality the clip has: the teacher of self-distillation
+    distill_weight: float = ranged(1.0, gt=0)  # weight of the T²·KL(teacher ‖ student) term (with distill_from)
+    distill_temperature: float = ranged(2.0, gt=0)  # softmax temperature T of both distributions in that term
     workers: int = ranged(2, ge=1)  # rendering processes
     cache_dir: str = ".cache/smartclass"  # rendered training data, keyed by its settings
