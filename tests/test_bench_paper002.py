@@ -85,6 +85,7 @@ def test_tiny_run_writes_results_tables_and_figures(tiny_run):
         assert (out / name).stat().st_size > 0, name
     text = (out / "tables.md").read_text()
     assert "## Table 3" in text and "| Multi-modal CNN + ST-GCN |" in text and "Wilson" in text
+    assert "| Retinex + simple concatenation + GCN | not yet run |" in text
     saved = json.loads((out / "paper002.json").read_text())
     assert saved["command"] == "test" and saved["results"]["robustness"]["strongest_baseline"] == "mmcnn_stgcn"
     assert (root / "work" / "method" / "last.pt").is_file()
@@ -111,11 +112,17 @@ def test_markdown_writers():
 
     results = {"retinex_concat_gcn": result(0.5), "plus_wgf": result(0.6), "method": result(0.8),
                "mmcnn_stgcn": result(0.7), "no_deformable": result(0.75)}
-    t4 = p2.table4_rows(results)
-    assert [r[4] for r in t4] == ["50.0", "60.0", "80.0"] and [r[5] for r in t4] == [None, "+10.0", None]
+    t4 = p2.table4_rows(results)  # plus_dca was not run: its row says so, and the next step has no delta
+    assert [r[4] for r in t4] == ["50.0", "60.0", None, "80.0"] and [r[5] for r in t4] == [None, "+10.0", None, None]
+    assert t4[2][:3] == ["+ DCA-Net", "not yet run", None]
     t6 = p2.table6_rows(results)
-    assert t6[0][0] == "Full model" and t6[1][6] == "-5.0"
-    assert p2.table3_rows(results)[0][1:3] == ["20.00", "20.00"]
+    assert t6[0][0] == "Full model" and t6[1][1] == "not yet run" and t6[2][6] == "-5.0" and len(t6) == 5
+    t3 = p2.table3_rows(results)
+    assert t3[0][1:3] == ["20.00", "20.00"] and t3[1] == ["CNN + conventional attention + GCN", "not yet run"] + [None] * 8
+    text = p2.tables_markdown(results, "x", "cmd", None, "s.json")
+    assert "**5 of 10 variants finished; not yet run: cnn_attention_gcn, plus_dca, no_multiscale" in text
+    assert "All 10 variants finished." in p2.tables_markdown({v.name: result(0.5) for v in p2.VARIANTS}, "x", "c",
+                                                              None, "s.json")
     assert p2.strongest_baseline(results) == "mmcnn_stgcn"
     rob = p2.robustness_rows(results)
     assert [r["condition"] for r in rob] == ["normal", "low_light"] and rob[1]["method_drop_points"] == 0.0

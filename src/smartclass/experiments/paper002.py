@@ -106,11 +106,13 @@ QUICK = Profile("quick", _COMMON + (
                             "network), 480 test clips (120 per condition)")
 FULL = Profile("full", _COMMON + (
     "synth.frames=16", "synth.fps=5",
-    "train.crop=48", "train.epochs=18", "train.patience=18", "train.lr_milestones=[13,17]",
-    "train.train_samples=4800", "train.val_samples=300", "train.keypoint_warmup_steps=1000", "train.workers=2",
-), test_samples=8016, budget="about 20 hours on 2 cores: 10 variants × the shipped checkpoint's recipe (18 epochs of "
-                             "4800 clips, ~110 min each) + ~30 min rendering, 8016 test clips (2004 per condition, "
-                             "so a Wilson 95 % interval is ±1 point at 95 % top-1 and a 2-point drop is resolved)")
+    "train.crop=32", "train.epochs=12", "train.patience=12", "train.lr_milestones=[9,11]",
+    "train.train_samples=2400", "train.val_samples=300", "train.keypoint_warmup_steps=1000", "train.workers=1",
+), test_samples=8016, budget="about 3.5 hours on one core with 1 thread: 10 variants × 12 epochs of 2400 clips "
+                             "(16 frames at 5 fps, 32 px crops, the shipped network width; ~19 min a DCA-Net "
+                             "variant, ~13 min a concatenation / attention one, estimated from measured step "
+                             "times) + ~23 min rendering, 8016 test clips (2004 per condition, so a Wilson 95 % "
+                             "interval is ±1.3 points at 90 % top-1)")
 PROFILES = {p.name: p for p in (QUICK, FULL)}
 HOW_NOT_WHAT = ("threads", "device", "train.workers", "train.cache_dir")
 """Config keys that change how fast or where a run goes, not what it learns: ignored when a rerun compares configs."""
@@ -456,10 +458,19 @@ def _q(res: dict, cond: str, key: str) -> float | None:
     return pc["quality"].get(key) if pc else None
 
 
+NOT_RUN = "not yet run"
+
+
+def _not_run(label: str, columns: int) -> list:
+    """A table row for a variant without a result: its label, then ``NOT_RUN`` (never a number)."""
+    return [label, NOT_RUN] + [None] * (columns - 2)
+
+
 def table3_rows(results: dict[str, dict]) -> list[list]:
     rows = []
     for name in TABLE3:
         if name not in results:
+            rows.append(_not_run(BY_NAME[name].label, len(TABLE3_COLUMNS)))
             continue
         r, m = results[name], results[name]["metrics"]
         rows.append([r["label"], _f(_q(r, "low_light", "psnr_output")), _f(_q(r, "normal", "psnr_output")),
@@ -477,6 +488,7 @@ def table4_rows(results: dict[str, dict]) -> list[list]:
     rows, prev = [], None
     for label, name in TABLE4:
         if name not in results:
+            rows.append(_not_run(label, len(TABLE4_COLUMNS)))
             prev = None
             continue
         r, m = results[name], results[name]["metrics"]
@@ -497,6 +509,7 @@ def table6_rows(results: dict[str, dict]) -> list[list]:
     rows = []
     for name in TABLE6:
         if name not in results:
+            rows.append(_not_run("Full model" if name == METHOD else BY_NAME[name].label, len(TABLE6_COLUMNS)))
             continue
         r, m = results[name], results[name]["metrics"]
         delta = None if full is None or name == METHOD else f"{(m['top1'] - full['metrics']['top1']) * 100:+.1f}"
@@ -555,11 +568,19 @@ def table5_markdown(speed: dict | None, source: str) -> str:
             f"`{speed.get('command')}`; not re-measured by this benchmark):\n\n{text}")
 
 
+def _status(results: dict[str, dict]) -> str:
+    missing = [v.name for v in VARIANTS if v.name not in results]
+    if not missing:
+        return f"All {len(VARIANTS)} variants finished."
+    return (f"**{len(VARIANTS) - len(missing)} of {len(VARIANTS)} variants finished; not yet run: "
+            f"{', '.join(missing)}** (their rows say \"{NOT_RUN}\").")
+
+
 def tables_markdown(results: dict[str, dict], profile: str, command: str, speed: dict | None, speed_source: str) -> str:
     """The whole ``tables.md``: Tables 3, 4, 6, robustness, gates, keypoint attention and Table 5."""
     parts = [f"# Paper 002's experiments on SmartClass-Synth ({profile} profile)", "",
-             f"Command: `{command}`. Test split: subject-disjoint (`synth.split=test`); image columns are the frame "
-             "the network sees (enhanced, or the input where a variant has no enhancement) against the clean "
+             f"Command: `{command}`. {_status(results)} Test split: subject-disjoint (`synth.split=test`); image "
+             "columns are the frame the network sees (enhanced, or the input where a variant has no enhancement) against the clean "
              "reference, middle frame of every test clip; SSIM, NMI and EPI on low-light clips. frames/s: model "
              "forward, student-crop frames, 1 batch of 8 clips, shared machine (noisy).", ""]
     if METHOD in results:
@@ -741,4 +762,6 @@ def run(profile: Profile, out_dir: str | Path, work_dir: str | Path, variants: I
         for i, v in enumerate(todo, 1):
             log(f"[{i}/{len(todo)}] {v.name}: {v.label} ({' '.join(v.overrides) or 'the method'})")
             train_and_evaluate(v, configs[v.name], data, out_dir, work_dir, log, progress)
+            if i < len(todo):  # the tables always show every finished variant, also while a long run goes on
+                assemble(out_dir, profile, command, Path(speed_json) if speed_json is not None else None)
     return assemble(out_dir, profile, command, Path(speed_json) if speed_json is not None else None)
