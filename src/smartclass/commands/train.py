@@ -78,6 +78,10 @@ def register(app: typer.Typer) -> None:
             from smartclass.models.recognizer import TrimodalRecognizer
 
             init_weights(TrimodalRecognizer(cfg.model), tc.init_from)
+        if tc.distill_from:  # the teacher too (a resumed run reloads it)
+            from smartclass.training.recognizer import load_teacher
+
+            load_teacher(tc.distill_from, cfg.model.num_classes, tc.vocabulary)
         if resume:  # read (safely) before hours of data rendering, not after
             from smartclass.checkpoint import read_checkpoint
             from smartclass.errors import InputError
