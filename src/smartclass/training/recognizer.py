@@ -175,6 +175,15 @@ class RecognizerLoss(torch.nn.Module):
         return total, {k: float(v.detach()) for k, v in zip(self.TASKS, parts)}, weights
 
 
+def distillation_loss(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Knowledge distillation (Hinton et al. 2015): ``T²·KL(softmax(teacher/T) ‖ softmax(student/T))``, the mean
+    over a batch of logits ``(B, C)``. Zero when the two agree; ``T²`` keeps the gradient's scale independent of
+    ``T``. The teacher's logits get no gradient."""
+    t = torch.log_softmax(teacher.detach().float() / temperature, 1)
+    s = torch.log_softmax(student.float() / temperature, 1)
+    return torch.nn.functional.kl_div(s, t, reduction="batchmean", log_target=True) * temperature ** 2
+
+
 # -- checkpoints --------------------------------------------------------------------------------------
 def load_checkpoint(path: str | Path) -> tuple[TrimodalRecognizer, dict]:
     """A trained recogniser (eval mode, CPU) and its checkpoint dict, read with ``weights_only=True``; a
@@ -200,6 +209,24 @@ def init_weights(model: TrimodalRecognizer, path: str | Path) -> None:
                          (("missing", missing), ("unexpected", extra), ("different shape", shapes)) if ks)
         raise InputError(f"train.init_from: checkpoint '{path}' does not fit this model's architecture ({what})")
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in theirs.items()})
+
+
+def load_teacher(path: str | Path, num_classes: int, vocabulary: str) -> TrimodalRecognizer:
+    """The frozen teacher of ``train.distill_from``: the recogniser checkpoint at ``path`` (``weights_only=True``)
+    in eval mode, without gradients. It must predict the student's ``num_classes`` classes of ``vocabulary``; a
+    missing, foreign or different checkpoint is a one-line :class:`InputError` naming ``train.distill_from``."""
+    from smartclass.errors import InputError
+
+    try:
+        teacher, ck = load_checkpoint(path)
+    except InputError as e:
+        raise InputError(f"train.distill_from: {e}") from None
+    theirs = ((ck.get("config") or {}).get("train") or {}).get("vocabulary", vocabulary)
+    if teacher.cfg.num_classes != num_classes or theirs != vocabulary:
+        raise InputError(f"train.distill_from: checkpoint '{path}' predicts {teacher.cfg.num_classes} classes of "
+                         f"vocabulary '{theirs}', this model {num_classes} of '{vocabulary}'")
+    teacher.requires_grad_(False)
+    return teacher.eval()
 
 
 # -- loops --------------------------------------------------------------------------------------------
@@ -326,7 +353,13 @@ class RecognizerTask(Task):
     """The recogniser's part of training: random-order batches of packed clips (mirrored under
     ``train.flip``), the multi-task loss with teacher forcing, the keypoint warm-up before the first epoch,
     a step learning-rate schedule (×0.1 after each of ``train.lr_milestones``), and validation top-1 /
-    macro-F1 after precise-BN recalibration."""
+    macro-F1 after precise-BN recalibration.
+
+    Self-distillation for missing modalities (``train.distill_from``): a frozen teacher, normally the checkpoint
+    the run starts from, sees every modality each clip has, and the student, given the clip with depth and/or
+    thermal dropped (``train.modality_dropout``), adds ``distill_weight · T²·KL(teacher ‖ student)``
+    (:func:`distillation_loss`) on every clip, so that its RGB-only and partial passes learn the trimodal
+    predictions."""
 
     model_tag = MODEL_NAME
 
@@ -335,6 +368,8 @@ class RecognizerTask(Task):
         counts = torch.bincount(train["label"], minlength=model.cfg.num_classes).float()
         self.criterion = RecognizerLoss(counts, tc)
         self.warmup = {"warmup_steps": 0}
+        self.teacher = (load_teacher(tc.distill_from, model.cfg.num_classes, tc.vocabulary) if tc.distill_from
+                        else None)
 
     def build_model(self) -> TrimodalRecognizer:
         return self.model
@@ -344,6 +379,8 @@ class RecognizerTask(Task):
 
     def optimizer(self, model: TrimodalRecognizer) -> torch.optim.Optimizer:
         self.criterion.to(next(model.parameters()).device)
+        if self.teacher is not None:
+            self.teacher.to(next(model.parameters()).device)
         return torch.optim.AdamW(model.parameters(), lr=self.tc.lr, weight_decay=self.tc.weight_decay)
 
     def on_epoch_start(self, epoch: int, optimizer: torch.optim.Optimizer) -> None:
@@ -374,6 +411,12 @@ class RecognizerTask(Task):
             present = have if present is None else present & have
         o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None, present=present)
         total, parts, _ = self.criterion(o, b)
+        if self.teacher is not None:
+            with torch.no_grad():  # every modality the clip has, its own predicted keypoints: its deployed output
+                target = self.teacher(*model_inputs(b), present=have).logits
+            kd = distillation_loss(o.logits, target, self.tc.distill_temperature)
+            total = total + self.tc.distill_weight * kd
+            parts["distillation"] = float(kd.detach())
         return total, parts
 
     def evaluate(self, model: TrimodalRecognizer, epoch: int) -> dict[str, float]:
