@@ -26,23 +26,32 @@ from smartclass.clip import CONDITIONS, Clip, StudentTrack
 from smartclass.labels import BEHAVIOURS, COARSE_OF, FINE_OF, class_names
 
 
-def _square_box(boxes: np.ndarray, margin: float = 0.12) -> tuple[float, float, float]:
-    """Centre and side of a square covering the union of ``boxes`` ``(T, 4)`` plus a margin."""
+def square_affine(boxes: np.ndarray, size: int, margin: float = 0.12) -> np.ndarray:
+    """The 2×3 affine that maps a square around the union of ``boxes`` ``(T, 4)`` (x1, y1, x2, y2, plus
+    ``margin`` of its side on each edge, at least 4 px) onto a ``size`` × ``size`` crop."""
     x1, y1 = boxes[:, 0].min(), boxes[:, 1].min()
     x2, y2 = boxes[:, 2].max(), boxes[:, 3].max()
     side = max(x2 - x1, y2 - y1, 4.0) * (1 + 2 * margin)
-    return (x1 + x2) / 2, (y1 + y2) / 2, side
-
-
-def _affine(cx: float, cy: float, side: float, size: int) -> np.ndarray:
-    s = size / side
+    cx, cy, s = (x1 + x2) / 2, (y1 + y2) / 2, size / side
     return np.array([[s, 0, size / 2 - s * cx + (s - 1) / 2], [0, s, size / 2 - s * cy + (s - 1) / 2]], np.float64)
 
 
-def _crop(frames: np.ndarray, A: np.ndarray, size: int, nearest: bool) -> np.ndarray:
+def warp_frames(frames, A: np.ndarray, size: int, nearest: bool) -> np.ndarray:
+    """Every frame of ``frames`` (a sequence of ``(H, W[, C])`` images) warped by ``A`` into a ``size`` crop
+    (zeros outside the image); nearest-neighbour for integer maps such as depth, area/linear otherwise."""
     flags = cv2.INTER_NEAREST if nearest else cv2.INTER_AREA if A[0, 0] < 1 else cv2.INTER_LINEAR
     return np.stack([cv2.warpAffine(f, A, (size, size), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
                      for f in frames])
+
+
+def depth_metres(raw: np.ndarray) -> np.ndarray:
+    """A depth map in mm (``uint16``, 0 = hole) as float32 metres."""
+    return raw.astype(np.float32) / 1000.0
+
+
+def thermal_celsius(raw: np.ndarray) -> np.ndarray:
+    """A thermal map in °C as float32 with no-reading pixels (NaN) set to 0."""
+    return np.nan_to_num(raw.astype(np.float32), nan=0.0)
 
 
 def label_of(behaviour: int, vocabulary: str) -> int:
@@ -56,10 +65,9 @@ def student_sample(clip: Clip, track: StudentTrack, crop: int = 96, vocabulary: 
     class_names(vocabulary)  # validates the name
     T = clip.num_frames
     out: dict = {}
-    cx, cy, side = _square_box(track.boxes["rgb"])
-    A = _affine(cx, cy, side, crop)
-    out["rgb"] = torch.from_numpy(_crop(clip.rgb, A, crop, False)).permute(0, 3, 1, 2).float() / 255
-    out["rgb_clean"] = (torch.from_numpy(_crop(clip.rgb_clean, A, crop, False)).permute(0, 3, 1, 2).float() / 255
+    A = square_affine(track.boxes["rgb"], crop)
+    out["rgb"] = torch.from_numpy(warp_frames(clip.rgb, A, crop, False)).permute(0, 3, 1, 2).float() / 255
+    out["rgb_clean"] = (torch.from_numpy(warp_frames(clip.rgb_clean, A, crop, False)).permute(0, 3, 1, 2).float() / 255
                         if clip.rgb_clean is not None else torch.zeros_like(out["rgb"]))
     kp = track.keypoints["rgb"].copy()
     kp[..., :2] = (kp[..., :2] @ A[:, :2].T + A[:, 2]) / crop
@@ -71,9 +79,8 @@ def student_sample(clip: Clip, track: StudentTrack, crop: int = 96, vocabulary: 
             out[name] = torch.zeros(T, 1, crop, crop)
             out[f"has_{name}"] = False
             continue
-        Am = _affine(*_square_box(boxes), crop)
-        arr = raw.astype(np.float32) / 1000.0 if name == "depth" else np.nan_to_num(raw.astype(np.float32), nan=0.0)
-        out[name] = torch.from_numpy(_crop(arr, Am, crop, nearest=name == "depth")).unsqueeze(1)
+        arr = depth_metres(raw) if name == "depth" else thermal_celsius(raw)
+        out[name] = torch.from_numpy(warp_frames(arr, square_affine(boxes, crop), crop, nearest=name == "depth")).unsqueeze(1)
         out[f"has_{name}"] = True
     labels = np.array([label_of(b, vocabulary) for b in track.behaviour])
     out["labels"] = torch.from_numpy(labels).long()
