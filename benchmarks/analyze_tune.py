@@ -3,12 +3,16 @@ test split): a small grid search over recorded clips (``benchmarks/analyze_recor
 
 Stage 1: the detector score cut × ByteTrack's track activation × its high/low split (``high ≥ activation``),
 with the other settings at their defaults. Stage 2, at the best of stage 1: how long a lost track is kept ×
-the re-entry linker (off, or its colour / place tolerances). Objective: the mean of IDF1 and MOTA over the
-clips (identity kept and boxes right); the timeline accuracy of the window pipeline is reported, not used.
+the re-entry linker (off, or its colour / place tolerances). Stage 3, at the best of stage 2: the duplicate
+suppression (:mod:`smartclass.tracking.duplicates`, off or its overlap threshold). Objective: the mean of IDF1
+and MOTA over the clips (identity kept and boxes right); the timeline accuracy of the window pipeline is
+reported, and used only in stage 3 as a guard (a threshold that lowers it by more than 0.005 against no
+suppression is not taken: a duplicate held back can be the right box of a student).
 The chosen values go into ``TRACKING_BY_DETECTOR`` (:mod:`smartclass.analyze.pipeline`) by hand, with this
 file's results as their record.
 
     python benchmarks/analyze_tune.py --detector synth8
+    python benchmarks/analyze_tune.py --detector synth8 --stage3-only   # from TRACKING_BY_DETECTOR's row
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ ACTIVATIONS = (0.08, 0.15, 0.25, 0.4)
 HIGHS = (0.15, 0.3, 0.5, 0.7)
 LOST = (3.0, 1.5, 5.0)  # the default first: on a tie the earlier trial is kept
 REENTRY = ({}, {"reentry": False}, {"reentry_colour": 0.3}, {"reentry_colour": 0.6, "reentry_shift": 1.0})
+DUPLICATES = (1.0, 0.9, 0.8, 0.7, 0.6)  # 1.0: off
 
 
 def tracking_settings(detector: str, results: Path | None = None) -> tuple[float | None, dict]:
@@ -76,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", default="val", choices=("val",), help="only the validation split chooses settings")
     p.add_argument("--detector", default="synth8", help="the detector the recorded clips were made with")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--stage3-only", action="store_true",
+                   help="only stage 3, from the detector's TRACKING_BY_DETECTOR row (results: analyze_tune_<det>_stage3)")
     args = p.parse_args(argv)
 
     import torch
@@ -96,23 +103,32 @@ def main(argv: list[str] | None = None) -> int:
         print(row, flush=True)
         return row
 
-    for cut, act, high in itertools.product(SCORE_CUTS, ACTIVATIONS, HIGHS):
-        if high >= act:
-            trial(1, cut, {"track_activation": act, "track_high": high})
-    best1 = max(trials, key=lambda r: r["objective"])
-    base = {"track_activation": best1["track_activation"], "track_high": best1["track_high"]}
-    for lost, re in itertools.product(LOST, REENTRY):
-        trial(2, best1["score_threshold"], {**base, "lost_seconds": lost, **re})
-    best = max(trials, key=lambda r: r["objective"])
-    chosen = {k: best[k] for k in ("score_threshold", "track_activation", "track_high")}
-    chosen.update({k: best[k] for k in ("lost_seconds", "reentry", "reentry_colour", "reentry_shift") if k in best})
+    keys = ("track_activation", "track_high", "lost_seconds", "reentry", "reentry_colour", "reentry_shift")
+    if args.stage3_only:
+        cut, row = tracking_settings(args.detector)
+        row.pop("duplicate_overlap", None)
+        best = {"score_threshold": cut, **row}
+    else:
+        for cut, act, high in itertools.product(SCORE_CUTS, ACTIVATIONS, HIGHS):
+            if high >= act:
+                trial(1, cut, {"track_activation": act, "track_high": high})
+        best1 = max(trials, key=lambda r: r["objective"])
+        base = {"track_activation": best1["track_activation"], "track_high": best1["track_high"]}
+        for lost, re in itertools.product(LOST, REENTRY):
+            trial(2, best1["score_threshold"], {**base, "lost_seconds": lost, **re})
+        best = max(trials, key=lambda r: r["objective"])
+    stage2 = {k: best[k] for k in keys if k in best}
+    stage3 = [trial(3, best["score_threshold"], {**stage2, "duplicate_overlap": d}) for d in DUPLICATES]
+    guard = stage3[0]["timeline_accuracy"] - 0.005
+    best = max([r for r in stage3 if r["timeline_accuracy"] >= guard], key=lambda r: r["objective"])
+    chosen = {"score_threshold": best["score_threshold"], **{k: best[k] for k in keys + ("duplicate_overlap",) if k in best}}
     cols = ["stage", "score_threshold", "track_activation", "track_high", "lost_seconds", "reentry", "reentry_colour",
-            "reentry_shift", "idf1", "mota", "id_switches", "ids", "timeline_accuracy", "objective"]
+            "reentry_shift", "duplicate_overlap", "idf1", "mota", "id_switches", "ids", "timeline_accuracy", "objective"]
     print_table([{c: r.get(c, "") for c in cols} for r in sorted(trials, key=lambda r: -r["objective"])[:15]], cols,
                 title=f"tracking settings for {args.detector} on the {args.split} split (best 15)")
     print("chosen:", chosen)
     n = len(list((args.cache / args.split).glob("*.npz")))
-    write_results(f"analyze_tune_{args.detector}", {"detector": args.detector, "split": args.split, "clips": n,
+    write_results(f"analyze_tune_{args.detector}" + ("_stage3" if args.stage3_only else ""), {"detector": args.detector, "split": args.split, "clips": n,
                                                    "objective": "(IDF1 + MOTA) / 2, mean over clips",
                                                    "chosen": chosen, "best": best, "trials": trials})
     return 0
