@@ -6,9 +6,12 @@ students (the generator's maximum) rendered at 640×360 and 30 fps; with ``--rea
 is written as in a normal run (timelines, summary, annotated H.264 video, report). Reported per input: ms per
 input frame of each stage (decode, enhance, detect, track, behaviour, outputs), the end-to-end input frames
 per second, behaviour decisions per student per second, and the detector alone at batch 1 and at the
-pipeline's batch. The machine is shared: the 1-minute load average is recorded before and after.
+pipeline's batch. With ``--trimodal`` also the same synthetic classroom with its depth and thermal cameras
+(frames in memory: only the RGB is a video elsewhere) and paper 002's recogniser on every tracked student
+once a second, fused with the track (the ``recognise`` stage). The machine is shared: the 1-minute load average
+is recorded before and after.
 
-    python benchmarks/analyze_speed.py [--checkpoint CKPT] [--real] [--threads 2]
+    python benchmarks/analyze_speed.py [--checkpoint CKPT] [--real] [--trimodal] [--threads 2]
 """
 
 from __future__ import annotations
@@ -56,20 +59,25 @@ def real_video(folder: Path, seconds: float) -> Path | None:
     return write_video(frames, src.fps, folder / "lecture-hall-640x360.mp4")
 
 
-def run_one(video: Path, checkpoint: Path, threads: int, detect_every: int, batch: int, out: Path) -> dict:
+def run_one(video: Path | str, checkpoint: Path, threads: int, detect_every: int, batch: int, out: Path) -> dict:
+    """One input: a video file, or a ``synth:`` spec analysed with its depth and thermal and the recogniser."""
     import torch
 
     from smartclass.analyze.detector import CheckpointDetector
     from smartclass.analyze.outputs import analyze_to_folder
     from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer, tracking_for
-    from smartclass.analyze.sources import video_source
+    from smartclass.analyze.recognise import choose_recogniser
+    from smartclass.analyze.sources import synth_source, video_source
     from smartclass.analyze.temporal import choose_behaviour
 
     cut, tuned = tracking_for(Path(checkpoint).stem)  # what `smartclass analyze` runs with this detector
     det = CheckpointDetector(checkpoint, threads=threads, score_threshold=0.02 if cut is None else cut)
     mode, temporal = choose_behaviour(det)
-    src = video_source(video)
-    a = Analyzer(det, AnalyzeSettings(detect_every=detect_every, batch=batch, behaviour=mode, **tuned), temporal=temporal)
+    trimodal = str(video).startswith("synth:")
+    src = synth_source(str(video)) if trimodal else video_source(video)
+    rec, fusion = choose_recogniser(det, "on", src) if trimodal else (None, None)
+    a = Analyzer(det, AnalyzeSettings(detect_every=detect_every, batch=batch, behaviour=mode, **tuned), temporal=temporal,
+                 recogniser=rec, fusion=fusion)
     load0 = os.getloadavg()[0]
     s = analyze_to_folder(a, src, out, {"detector": {"name": det.name, "classes": list(det.class_names)}})
     load1 = os.getloadavg()[0]
@@ -87,7 +95,8 @@ def run_one(video: Path, checkpoint: Path, threads: int, detect_every: int, batc
     fps_in = src.fps
     per_student = s["decisions_per_second"]
     return {
-        "input": str(video.name), "width": src.width, "height": src.height, "input_fps": fps_in,
+        "input": str(video) if trimodal else str(video.name), "modalities": s["modalities_used"]["analysed"],
+        "recogniser": s["models"].get("recogniser"), "width": src.width, "height": src.height, "input_fps": fps_in,
         "frames": s["frames_processed"], "students_seen": s["students_seen"],
         "detector": det.name, "detector_input": det.input_size, "behaviour": mode, "tracking": tuned, "torch_threads": torch.get_num_threads(),
         "detect_every": s["detect_every"], "batch": batch,
@@ -111,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--detect-every", type=int, default=0)
     p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--trimodal", action="store_true",
+                   help="also the synthetic classroom with depth, thermal and the recogniser")
     p.add_argument("--name", default="analyze_speed")
     args = p.parse_args(argv)
 
@@ -130,11 +141,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"no {REAL_VIDEO}: the real video is skipped", file=sys.stderr)
             else:
                 inputs.append((rv, args.real_checkpoint or default_checkpoint("real")))
+        if args.trimodal:
+            inputs.append((f"synth:classroom,students={args.students},seconds={args.seconds},fps={args.fps},seed=11,"
+                           "split=test", args.checkpoint or default_checkpoint("synth")))
         for video, ckpt in inputs:
-            rows.append(run_one(video, ckpt, args.threads, args.detect_every, args.batch, tmp / video.stem))
+            rows.append(run_one(video, ckpt, args.threads, args.detect_every, args.batch,
+                                tmp / ("trimodal" if isinstance(video, str) else video.stem)))
     table = []
     for r in rows:
-        row = {"input": r["input"], "students": r["students_seen"], "k": r["detect_every"],
+        row = {"input": r["input"][:40], "modalities": "+".join(r["modalities"]), "students": r["students_seen"], "k": r["detect_every"],
                **{f"{k} ms": v for k, v in r["stages_ms_per_frame"].items()},
                "fps": r["end_to_end_fps"], "decisions/s": r["decisions_per_student_per_second"],
                "det alone b1 ms": r["detector_alone"]["batch1_ms_per_frame"]}

@@ -12,10 +12,16 @@ pipeline, so the pipelines differ only in what they do with the same detections:
 * ``full`` — the same tracks + sliding-window vote of the detector's classes + Viterbi (no learned model);
 * ``per-frame`` — the same tracks, each decision the detector's own label at that frame (no window, no
   smoothing);
-* ``iou-tracker`` — the IoU tracker (no motion model, no low-score stage, no re-entry) instead of ByteTrack,
-  with the window behaviour stage;
+* ``iou-tracker`` — the IoU tracker (no motion model, no low-score stage, no re-entry, no duplicate
+  suppression) instead of ByteTrack, with the window behaviour stage;
 * ``full-untuned`` — ``full`` with the hand-set tracking settings used before the val-split search (score cut
-  0.02, activation 0.08, high 0.15, lost 3 s, default re-entry linker).
+  0.02, activation 0.08, high 0.15, lost 3 s, default re-entry linker);
+* ``recogniser`` — ``temporal`` plus paper 002's trimodal recogniser on every tracked student's RGB, depth and
+  thermal crops (once a second), fused with the track's probabilities by the shipped fusion
+  (``track_fusion/synth8``, fitted on val classrooms); the clip is rendered again for its frames and paired
+  cameras, the detections still replayed;
+* ``recogniser-rgb`` — the same with the depth and thermal cameras removed (the recogniser on RGB crops only,
+  the same fusion).
 
 Metrics (:mod:`smartclass.analyze.evaluate`): frame-level timeline accuracy per student (mean over students),
 MOTA, IDF1, id switches (``motmetrics``), per condition and overall.
@@ -38,11 +44,15 @@ from analyze_record import CONDITIONS, add_clip_arguments  # noqa: E402
 UNTUNED = {"score_threshold": 0.02, "track_activation": 0.08, "track_high": 0.15, "lost_seconds": 3.0}
 
 
-def pipelines(tuned: dict, temporal: bool) -> dict[str, dict]:
-    """Pipeline name → AnalyzeSettings overrides plus ``score_threshold``."""
+def pipelines(tuned: dict, temporal: bool, recogniser: bool = False) -> dict[str, dict]:
+    """Pipeline name → AnalyzeSettings overrides plus ``score_threshold`` (and ``recogniser``: the cameras the
+    recogniser reads, where it runs)."""
     out = {"temporal": {**tuned, "behaviour": "temporal"}} if temporal else {}
+    if temporal and recogniser:
+        out["recogniser"] = {**tuned, "behaviour": "temporal", "recogniser": ("depth", "thermal")}
+        out["recogniser-rgb"] = {**tuned, "behaviour": "temporal", "recogniser": ()}
     out.update({"full": dict(tuned), "per-frame": {**tuned, "smoothing": "none", "window": 1e-3},
-                "iou-tracker": {**tuned, "tracker": "iou", "reentry": False}, "full-untuned": dict(UNTUNED)})
+                "iou-tracker": {**tuned, "tracker": "iou", "reentry": False, "duplicate_overlap": 1.0}, "full-untuned": dict(UNTUNED)})
     return out
 
 
@@ -57,6 +67,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="AnalyzeSettings override for every pipeline, e.g. window=2")
     p.add_argument("--tracking-from", type=Path, default=None,
                    help="tracking settings: the 'chosen' of an analyze_tune result file (default: TRACKING_BY_DETECTOR)")
+    p.add_argument("--fusion", type=Path, default=None,
+                   help="track–recogniser fusion (default: the shipped one for the detector; none: no recogniser pipelines)")
+    p.add_argument("--no-recogniser", action="store_true", help="leave out the recogniser pipelines (faster)")
     p.add_argument("--name", default="analyze_synth")
     args = p.parse_args(argv)
 
@@ -69,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     from smartclass.analyze.evaluate import evaluate
     from smartclass.analyze.outputs import build_timelines
     from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
+    from smartclass.analyze.recognise import Fusion, TrackRecogniser, default_fusion
     from smartclass.analyze.replay import ClipRecord, record_clip
+    from smartclass.analyze.sources import keep_modalities, synth_source
+    from smartclass.inference import shipped_checkpoint
     from smartclass.analyze.temporal import TrackBehaviourModel, default_temporal_model
     from smartclass.bench import print_table, write_results
     from smartclass.commands.analyze import default_checkpoint
@@ -86,6 +102,9 @@ def main(argv: list[str] | None = None) -> int:
     tuned = {"score_threshold": 0.02 if cut is None else cut, **tuned}
     tm_path = args.temporal_model or default_temporal_model(Path(ckpt).stem)
     temporal = TrackBehaviourModel(tm_path) if tm_path else None
+    fusion_path = None if args.no_recogniser else (args.fusion or default_fusion(Path(ckpt).stem))
+    fusion = Fusion(fusion_path) if fusion_path else None
+    chosen = pipelines(tuned, temporal is not None, fusion is not None)
     runs = []
     for ci, cond in enumerate(CONDITIONS):
         for j in range(args.clips):
@@ -97,14 +116,20 @@ def main(argv: list[str] | None = None) -> int:
                 rec = record_clip(spec, det)
                 if args.checkpoint is None:
                     rec.save(path)
-            for name, kw in pipelines(tuned, temporal is not None).items():
+            for name, kw in chosen.items():
                 kw = {**overrides, **kw}
                 cut = kw.pop("score_threshold")
+                cameras = kw.pop("recogniser", None)
                 replay = rec.detector(f"detector:{Path(ckpt).stem}")
                 replay.detections = [d.select(d.scores > cut) for d in replay.detections]
                 t0 = time.perf_counter()
-                a = Analyzer(replay, AnalyzeSettings(**kw), temporal=temporal if kw.get("behaviour") == "temporal" else None)
-                a.run(rec.source())
+                src, recogniser = rec.source(), None
+                if cameras is not None:  # rendered again: the recogniser reads every frame and the paired cameras
+                    src = keep_modalities(synth_source(rec.spec), cameras)
+                    recogniser = TrackRecogniser(shipped_checkpoint("mmfg/mmfg"), cameras=src.cameras)
+                a = Analyzer(replay, AnalyzeSettings(**kw), temporal=temporal if kw.get("behaviour") == "temporal" else None,
+                             recogniser=recogniser, fusion=fusion if recogniser is not None else None)
+                a.run(src)
                 timelines = build_timelines(a)
                 ev = evaluate(a, rec.truth, timelines, rec.fps)
                 runs.append({"condition": cond, "clip": spec, "pipeline": name, "students": args.students,
@@ -118,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         vals = [r[key] for r in rows if r[key] is not None]
         return round(float(np.mean(vals)), 4) if vals else None
 
-    names = list(pipelines(tuned, temporal is not None))
+    names = list(chosen)
     summary, table = {}, []
     for name in names:
         for cond in CONDITIONS + ("all",):
@@ -134,10 +159,13 @@ def main(argv: list[str] | None = None) -> int:
                 title=f"analyze on SmartClass-Synth {args.split} split (subject-disjoint)")
     write_results(args.name, {"checkpoint": str(ckpt), "detector": f"detector:{Path(ckpt).stem}",
                               "classes": list(rec.class_names), "temporal_model": str(tm_path) if tm_path else None,
+                              "fusion": str(fusion_path) if fusion_path else None,
                               "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
                               | {"checkpoint": str(ckpt), "temporal_model": str(tm_path) if tm_path else None,
                                  "tracking": tuned},
-                              "pipelines": pipelines(tuned, temporal is not None), "summary": summary, "runs": runs})
+                              "pipelines": {k: {**v, **({"recogniser": list(v["recogniser"])} if "recogniser" in v else {})}
+                                            for k, v in chosen.items()},
+                              "summary": summary, "runs": runs})
     return 0
 
 

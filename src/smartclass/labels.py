@@ -65,3 +65,19 @@ def class_names(vocabulary: str) -> tuple[str, ...]:
         return VOCABULARIES[vocabulary]
     except KeyError:
         raise ValueError(f"unknown label vocabulary '{vocabulary}'; expected one of {list(VOCABULARIES)}") from None
+
+
+def class_mapping(source: tuple[str, ...] | list[str], target: tuple[str, ...] | list[str]) -> list[int]:
+    """For each class of ``source``, the index of the class of ``target`` it belongs to (−1: none): the same
+    name, or, from paper 002's fine classes (or any behaviour) to paper 000's, the coarse class of the behaviour
+    (``head_down_writing`` → ``write``)."""
+    target = list(target)
+    out = []
+    for name in source:
+        if name in target:
+            out.append(target.index(name))
+        elif name in _COARSE_NAME_OF and _COARSE_NAME_OF[name] in target:
+            out.append(target.index(_COARSE_NAME_OF[name]))
+        else:
+            out.append(-1)
+    return out

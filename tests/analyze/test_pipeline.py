@@ -30,7 +30,7 @@ def test_synthetic_lesson_end_to_end(synth_small, tmp_path, doubles):
         assert all(p["end"] <= q["start"] + 1e-6 for p, q in zip(iv, iv[1:]))
         assert all(0 < x["confidence"] <= 1 for x in iv)
     csv = (tmp_path / "timeline.csv").read_text().splitlines()
-    assert csv[0] == "student,start_s,end_s,behaviour,confidence" and len(csv) > 4
+    assert csv[0] == "student,start_s,end_s,behaviour,confidence,detail" and len(csv) > 4
     assert set(s["engagement"]["mapping"]) <= set(det.class_names)
     assert all(p["engaged"] is None or 0 <= p["engaged"] <= 1 for p in s["engagement"]["curve"])
     import av
@@ -57,7 +57,7 @@ def test_zero_students_in_view(synth_small, tmp_path, doubles):
     a, s = _run(synth_small, doubles.NobodyDetector(), tmp_path, report=True)
     assert s["students_seen"] == 0 and s["behaviour_share"] == {}
     assert s["engagement"]["mean"] is None and "no student" in s["engagement"]["mean_reason"]
-    assert (tmp_path / "timeline.csv").read_text().strip() == "student,start_s,end_s,behaviour,confidence"
+    assert (tmp_path / "timeline.csv").read_text().strip() == "student,start_s,end_s,behaviour,confidence,detail"
     assert "no students seen" in (tmp_path / "report.html").read_text()
 
 

@@ -9,8 +9,8 @@ probabilities at decision time ``t`` are the confidence-weighted vote of the det
 with a small Laplace term α (0.05) so no probability is exactly zero (the HMM of
 :mod:`smartclass.analyze.smoothing` takes logs). :class:`StudentRecord` keeps a student's whole history
 (times, boxes, classes, scores, the detector's class posteriors, and the behaviour probabilities — the window's,
-or the track temporal model's when :mod:`smartclass.analyze.temporal` replaces them); the timeline is built from
-it at every flush.
+or the track temporal model's when :mod:`smartclass.analyze.temporal` replaces them, fused with paper 002's
+recogniser's where :mod:`smartclass.analyze.recognise` runs); the timeline is built from it at every flush.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class StudentRecord:
     scores: list[float] = field(default_factory=list)
     det_probs: list[np.ndarray] = field(default_factory=list)
     probs: list[np.ndarray] = field(default_factory=list)
+    rec_probs: list[np.ndarray | None] = field(default_factory=list)  # the recogniser's, where it runs
 
     def add(self, t: float, box: np.ndarray, class_id: int, score: float,
             class_probs: np.ndarray | None = None) -> np.ndarray:
@@ -53,6 +54,7 @@ class StudentRecord:
             vote[cj] += sj * np.exp(-(t - tj) / self.window)
         p = vote / vote.sum()
         self.probs.append(p)
+        self.rec_probs.append(None)
         return p
 
     @property

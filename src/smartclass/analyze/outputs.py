@@ -1,8 +1,11 @@
 """What an analysis writes under ``--out``, as the run goes and atomically.
 
 * ``timeline.csv`` / ``timeline.json`` — per student id, intervals ``start``–``end`` (seconds) with
-  ``behaviour`` and ``confidence`` (the mean window probability of that behaviour over the interval), from
-  the smoothed labels (:func:`build_timelines`). A student unseen for more than ``max_gap`` seconds has a gap.
+  ``behaviour`` and ``confidence`` (the mean probability of that behaviour over the interval), from the
+  smoothed labels (:func:`build_timelines`), and ``detail``: where paper 002's recogniser ran
+  (:mod:`~smartclass.analyze.recognise`), its most probable fine-grained class over the interval (e.g.
+  ``chin_resting`` inside ``attend_lecture``), else empty. A student unseen for more than ``max_gap`` seconds
+  has a gap.
 * ``summary.json`` — students seen, processing rate, behaviour shares, the engagement curve, the input,
   the modalities used, the models and their versions, stage timings, warnings.
 * ``annotated.mp4`` — H.264 (libx264, yuv420p, browsers play it) through PyAV, written to a hidden partial
@@ -47,9 +50,17 @@ def smoothed(analyzer: Analyzer) -> dict[int, tuple[np.ndarray, np.ndarray, np.n
     return out
 
 
+def _detail(rec_probs: list, idx: np.ndarray, names: tuple[str, ...] | None) -> str | None:
+    """The recogniser's most probable class over the decisions ``idx`` (mean of its probabilities), or None."""
+    ps = [rec_probs[i] for i in idx if rec_probs[i] is not None]
+    return names[int(np.mean(ps, 0).argmax())] if ps and names else None
+
+
 def build_timelines(analyzer: Analyzer, labelled: dict | None = None) -> dict[int, list[dict]]:
-    """Student id → intervals ``{"start", "end", "behaviour", "confidence"}`` (seconds, 3 decimals)."""
+    """Student id → intervals ``{"start", "end", "behaviour", "confidence", "detail"}`` (seconds, 3 decimals)."""
     names = analyzer.detector.class_names
+    rec = getattr(analyzer, "recogniser", None)
+    fine = tuple(rec.class_names) if rec is not None else None
     period = 1.0 / max(analyzer.decisions_per_second, 1e-9)
     max_gap = max(3 * period, 1.0)
     labelled = smoothed(analyzer) if labelled is None else labelled
@@ -62,7 +73,8 @@ def build_timelines(analyzer: Analyzer, labelled: dict | None = None) -> dict[in
                 idx = piece[a:b]
                 end = times[idx[-1]] + period if idx[-1] == piece[-1] else times[idx[-1] + 1]
                 items.append({"start": round(float(times[idx[0]]), 3), "end": round(float(end), 3),
-                              "behaviour": names[lab], "confidence": round(float(probs[idx, lab].mean()), 4)})
+                              "behaviour": names[lab], "confidence": round(float(probs[idx, lab].mean()), 4),
+                              "detail": _detail(analyzer.records[sid].rec_probs, idx, fine)})
         out[sid] = items
     return out
 
@@ -70,10 +82,11 @@ def build_timelines(analyzer: Analyzer, labelled: dict | None = None) -> dict[in
 def timeline_csv(timelines: dict[int, list[dict]]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student", "start_s", "end_s", "behaviour", "confidence"])
+    w.writerow(["student", "start_s", "end_s", "behaviour", "confidence", "detail"])
     for sid, items in timelines.items():
         for it in items:
-            w.writerow([sid, f"{it['start']:.3f}", f"{it['end']:.3f}", it["behaviour"], f"{it['confidence']:.4f}"])
+            w.writerow([sid, f"{it['start']:.3f}", f"{it['end']:.3f}", it["behaviour"], f"{it['confidence']:.4f}",
+                        it.get("detail") or ""])
     return buf.getvalue()
 
 
@@ -285,6 +298,10 @@ def summary(analyzer: Analyzer, source: Source, models: dict, timelines: dict, c
     seen = [sid for sid in timelines]
     eng = [p["engaged"] for p in curve if p["engaged"] is not None]
     modalities_read = list(source.modalities)
+    rec = getattr(analyzer, "recogniser", None)
+    if rec is not None:
+        models["recogniser"] = {**models.get("recogniser", {}), **rec.describe()}
+    analysed = ["rgb"] + [m for m in ("depth", "thermal") if rec is not None and any(m in k for k in rec.modalities_used)]
     return {
         "complete": final and not interrupted,
         "interrupted": interrupted,
@@ -309,16 +326,18 @@ def summary(analyzer: Analyzer, source: Source, models: dict, timelines: dict, c
             "mapping": {k: v for k, v in st.engagement.items() if k in analyzer.detector.class_names},
         },
         "input": source.describe(),
-        "modalities_used": {"read": modalities_read, "analysed": ["rgb"],
-                            "note": None if modalities_read == ["rgb"] else
-                            "depth/thermal are read and matched to RGB frames by time; the detector and the "
-                            "behaviour stage use RGB only (docs/analyze.md)"},
+        "modalities_used": {"read": modalities_read, "analysed": analysed,
+                            "note": None if modalities_read == analysed else
+                            "depth/thermal are read and matched to RGB frames by time; the detector and the track "
+                            "stage use RGB; only paper 002's recogniser (--recogniser) reads depth and thermal "
+                            "(docs/analyze.md)"},
         "models": models,
         "settings": {"tracker": st.tracker, "track_activation": st.track_activation, "track_high": st.track_high,
                      "lost_seconds": st.lost_seconds, "reentry": st.reentry, "behaviour": st.behaviour,
                      "smoothing": st.smoothing, "window_s": st.window,
                      "min_interval_s": st.min_seconds, "enhance": st.enhance, "dark_gate": list(st.dark_gate),
-                     "blur_faces": st.blur_faces, "max_seconds": st.max_seconds, "batch": st.batch},
+                     "blur_faces": st.blur_faces, "max_seconds": st.max_seconds, "batch": st.batch,
+                     "recogniser": rec is not None, "fusion": getattr(analyzer, "fusion", None) is not None},
         "stages": analyzer.clock.table(analyzer.frames_done),
         "warnings": list(source.warnings),
         "versions": _versions(),

@@ -197,3 +197,43 @@ def labelled_tracks(record: ClipRecord, min_iou: float = 0.5) -> list[tuple[np.n
         t, b, s, p = (np.asarray(x) for x in zip(*hits[k]))
         out.append((track_features(t, b, s, p, (record.width, record.height)), np.asarray(labels[k], int)))
     return out
+
+
+def labelled_decisions(analyzer, truth: SynthTruth, min_iou: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fitting data of the track–recogniser fusion from a finished analysis with a recogniser (and no
+    fusion): at every detection step each tracked box is matched to a visible ground-truth student (Hungarian on
+    IoU, IoU ≥ ``min_iou``); every matched decision where the recogniser has run gives ``(p_track (C,), p_rec
+    (F,), label)``, the label an index into the detector's classes (decisions whose truth has no such class are
+    left out). Returns ``p_track (M, C)``, ``p_rec (M, F)``, ``labels (M,)``."""
+    from scipy.optimize import linear_sum_assignment
+
+    from smartclass.analyze.evaluate import truth_names
+    from smartclass.tracking.base import box_iou
+
+    names = tuple(analyzer.detector.class_names)
+    K = len(truth.boxes)
+    gt_names = [truth_names(truth.behaviour[k], names) for k in range(K)]
+    pos = {sid: {t: i for i, t in enumerate(r.times)} for sid, r in analyzer.records.items()}
+    pt, pr, ys = [], [], []
+    for s in analyzer.steps:
+        keep = np.flatnonzero(s.sids >= 0)
+        ks = [k for k in range(K) if truth.visible[k][s.index]]
+        if not len(keep) or not ks:
+            continue
+        iou = box_iou(np.stack([truth.boxes[k][s.index] for k in ks]), np.asarray(s.boxes)[keep])
+        for r, c in zip(*linear_sum_assignment(-iou)):
+            name = gt_names[ks[r]][s.index]
+            if iou[r, c] < min_iou or name not in names:
+                continue
+            rec = analyzer.records[int(s.sids[keep[c]])]
+            i = pos[rec.sid].get(s.t)
+            if i is None or rec.rec_probs[i] is None:
+                continue
+            pt.append(rec.probs[i])
+            pr.append(rec.rec_probs[i])
+            ys.append(names.index(name))
+    C = len(names)
+    F = len(analyzer.recogniser.class_names) if getattr(analyzer, "recogniser", None) is not None else 0
+    if not ys:
+        return np.zeros((0, C)), np.zeros((0, F)), np.zeros(0, int)
+    return np.stack(pt), np.stack(pr), np.asarray(ys, int)

@@ -73,7 +73,8 @@ def distribution_svg(share: dict[str, float], colours: dict[str, str], width: in
 
 
 def timelines_svg(timelines: dict[int, list[dict]], seconds: float, colours: dict[str, str], width: int = 900) -> str:
-    """One row per student id; each interval a bar coloured by behaviour (tooltip: behaviour, times, confidence).
+    """One row per student id; each interval a bar coloured by behaviour (tooltip: behaviour, times, confidence,
+    and the recogniser's fine-grained class where it ran).
     The left margin fits the longest label ("student 123" at 12 px, ~7 px a character), so none is clipped."""
     row, mr = 20, 12
     ml = 16 + int(np.ceil(7.0 * max((len(f"student {sid}") for sid in timelines), default=10)))
@@ -88,7 +89,8 @@ def timelines_svg(timelines: dict[int, list[dict]], seconds: float, colours: dic
             x = ml + w * it["start"] / span
             bw = max(w * (it["end"] - it["start"]) / span, 1.0)
             parts.append(f'<rect x="{x:.1f}" y="{y + 2}" width="{bw:.1f}" height="{row - 5}" fill="{colours.get(it["behaviour"], "#888")}">'
-                         f'<title>{_esc(it["behaviour"])} {it["start"]:.1f}–{it["end"]:.1f} s, confidence {it["confidence"]:.2f}</title></rect>')
+                         f'<title>{_esc(it["behaviour"])}{" (" + _esc(it["detail"]) + ")" if it.get("detail") else ""} '
+                         f'{it["start"]:.1f}–{it["end"]:.1f} s, confidence {it["confidence"]:.2f}</title></rect>')
     y = 4 + len(timelines) * row + 16
     ticks = max(1, int(span // 8) or 1)
     for s in np.arange(0, span + 1e-9, ticks):
@@ -162,7 +164,9 @@ figure {{ display: inline-block; margin: 6px; }} figure img {{ width: 240px; bor
 <p>Each student found in the video gets a number, kept while they stay in view (and, where possible, when
 they come back). Every fraction of a second the behaviour of each student is estimated from what the detector
 saw over the last second, then smoothed so that short flickers are not reported; the timelines show the
-result, one coloured bar per behaviour interval (hover for times and confidence). Engagement at a moment is
+result, one coloured bar per behaviour interval (hover for times and confidence, and — where depth or thermal
+cameras let the fine-grained recogniser run — its finer reading in brackets, e.g. chin resting within
+attending). Engagement at a moment is
 the share of students in view whose behaviour counts as concentrating (paper 000: listening, writing,
 raising a hand count; looking around, the phone, sleeping do not). Mapping used: {mapping or 'none'}.</p>
 <p>These are automatic estimates from a camera: they describe the class, not a grade for any student, and they

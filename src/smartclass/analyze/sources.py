@@ -74,6 +74,7 @@ class Source:
     modalities: list[str] = field(default_factory=lambda: ["rgb"])
     warnings: list[str] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    cameras: dict | None = None  # calibration of the rgb / depth / thermal cameras (geometry.Camera), if known
 
     @property
     def live(self) -> bool:
@@ -367,7 +368,7 @@ def synth_source(spec: str) -> Source:
     return Source("synth", spec, fps, w, h, clip.num_frames, frames, truth=truth,
                   modalities=["rgb"] + [m for m in ("depth", "thermal") if getattr(clip, m) is not None],
                   extra={"condition": clip.condition, "students": p["students"], "seed": p["seed"],
-                         "split": p["split"], "clip": p["clip"]})
+                         "split": p["split"], "clip": p["clip"]}, cameras=dict(clip.cameras))
 
 
 # ---------------------------------------------------------------- paired depth / thermal streams
@@ -460,7 +461,8 @@ def with_paired(src: Source, depth: str | Path | None = None, thermal: str | Pat
     """``src`` with depth and/or thermal streams matched by time (replacing any the source carries)."""
     if depth is None and thermal is None:
         if calibration is not None:
-            src.extra["calibration"] = {"path": str(calibration), "cameras": sorted(load_calibration(calibration))}
+            src.cameras = load_calibration(calibration)
+            src.extra["calibration"] = {"path": str(calibration), "cameras": sorted(src.cameras)}
         return src
     streams = {m: PairedStream(p, m, paired_fps) for m, p in (("depth", depth), ("thermal", thermal)) if p is not None}
     inner = src._frames
@@ -477,7 +479,29 @@ def with_paired(src: Source, depth: str | Path | None = None, thermal: str | Pat
     src.modalities = ["rgb"] + sorted(streams)
     src.extra["paired"] = {m: {"path": str(s.path), "fps": s.fps} for m, s in streams.items()}
     if calibration is not None:
-        src.extra["calibration"] = {"path": str(calibration), "cameras": sorted(load_calibration(calibration))}
+        src.cameras = load_calibration(calibration)
+        src.extra["calibration"] = {"path": str(calibration), "cameras": sorted(src.cameras)}
+    else:
+        src.cameras = None
+        src.warnings.append("paired depth/thermal without --calibration: the cameras are taken as registered "
+                            "(same view; boxes scaled by the image sizes)")
+    return src
+
+
+def keep_modalities(src: Source, keep: tuple[str, ...]) -> Source:
+    """``src`` with its depth / thermal frames not named in ``keep`` dropped (e.g. ``()``: RGB only) — the same
+    classroom as a room without those cameras."""
+    inner = src._frames
+
+    def frames() -> Iterator[Frame]:
+        for f in inner():
+            for m in ("depth", "thermal"):
+                if m not in keep:
+                    setattr(f, m, None)
+            yield f
+
+    src._frames = frames
+    src.modalities = ["rgb"] + [m for m in src.modalities if m in keep and m != "rgb"]
     return src
 
 

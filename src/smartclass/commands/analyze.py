@@ -56,6 +56,13 @@ def register(app: typer.Typer) -> None:
                                       "(temporal where a model for the detector is shipped, else window)"),
         temporal_model: Optional[Path] = typer.Option(None, help="track temporal model checkpoint (default: the shipped "
                                                       "one for the detector)"),
+        recogniser: str = typer.Option("auto", help="paper 002's trimodal recogniser on each tracked student's crops, "
+                                       "fused with the track's behaviour: on, off, or auto (on where depth or thermal "
+                                       "is given and a fusion for the detector is shipped)"),
+        recogniser_checkpoint: Optional[Path] = typer.Option(None, help="recogniser checkpoint (default: the shipped "
+                                                             "mmfg/mmfg)"),
+        fusion: Optional[Path] = typer.Option(None, help="fusion checkpoint (default: the shipped one for the detector)"),
+        recognise_every: float = typer.Option(1.0, help="seconds between two recognitions of a student"),
         score_threshold: Optional[float] = typer.Option(None, help="drop detections below this score (default: the "
                                                         "detector's tuned value; ByteTrack's second stage uses the weak ones)"),
         track_activation: Optional[float] = typer.Option(None, help="detector score that starts a track (default: the "
@@ -74,6 +81,7 @@ def register(app: typer.Typer) -> None:
         from smartclass.analyze.engagement import load_mapping
         from smartclass.analyze.outputs import analyze_to_folder
         from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer, tracking_for
+        from smartclass.analyze.recognise import choose_recogniser
         from smartclass.analyze.sources import open_source, with_paired
         from smartclass.analyze.temporal import choose_behaviour
         from smartclass.errors import ConfigError
@@ -98,13 +106,17 @@ def register(app: typer.Typer) -> None:
             console.print("rendering the synthetic classroom (SmartClass-Synth, with ground truth)…")
         src = open_source(source, fps=fps, timeout=timeout)
         src = with_paired(src, depth, thermal, calibration, paired_fps)
+        rec, fus = choose_recogniser(det, recogniser, src, recogniser_checkpoint, fusion, recognise_every, device)
         console.print(f"detector: {det.name} ({ckpt}, {len(det.class_names)} classes: {', '.join(det.class_names)})"
                       + ("" if checkpoint else " — the default for this source"))
         console.print(f"behaviour: {'track temporal model ' + temporal.checkpoint if temporal else 'window vote of the detector classes'}")
+        if rec is not None:
+            console.print(f"recogniser: {rec.checkpoint} on {', '.join(m for m in src.modalities)} crops every "
+                          f"{rec.every:g} s, fused by {fus.checkpoint}")
         settings = AnalyzeSettings(detect_every=detect_every, batch=batch, tracker=tracker, smoothing=smoothing,
                                    behaviour=mode, **tuned, blur_faces=blur_faces, max_seconds=max_seconds, video=video, report=report,
                                    enhance=enhance, engagement=load_mapping(engagement))
-        analyzer = Analyzer(det, settings, temporal=temporal)
+        analyzer = Analyzer(det, settings, temporal=temporal, recogniser=rec, fusion=fus)
         models = {"detector": {"name": det.name, "checkpoint": str(ckpt), "version": det.version,
                                "classes": list(det.class_names), "metrics": det.metrics, "runtime": runtime,
                                "input_size": det.input_size},
@@ -112,6 +124,7 @@ def register(app: typer.Typer) -> None:
                   "behaviour": ({"name": "track_temporal", "checkpoint": temporal.checkpoint, "window": temporal.window,
                                  "epoch": temporal.epoch, "metrics": temporal.metrics} if temporal else
                                 {"name": "window", "seconds": settings.window}),
+                  **({"fusion": {"checkpoint": fus.checkpoint}} if fus is not None else {}),
                   "smoothing": smoothing}
         try:
             from smartclass.runs import interrupt_hint

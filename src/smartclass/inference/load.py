@@ -14,6 +14,7 @@ from pathlib import Path
 import smartclass.models.detector  # noqa: F401 - registers "detector"
 import smartclass.models.gcn  # noqa: F401 - registers "gcn"
 import smartclass.models.recognizer  # noqa: F401 - registers "mmfg"
+import smartclass.models.track_fusion  # noqa: F401 - registers "track_fusion"
 import smartclass.models.track_temporal  # noqa: F401 - registers "track_temporal"
 from smartclass.checkpoint import read_checkpoint
 from smartclass.models.registry import rebuild
