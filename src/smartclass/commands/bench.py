@@ -16,7 +16,7 @@ PAPER002_HELP = (
     "pipeline (fixed seed, epoch schedule) and scored on the subject-disjoint test split. Writes OUT/tables.md, "
     "OUT/paper002.json, OUT/variants/<variant>.json and PNG figures; a rerun skips finished variants and resumes "
     "a killed training from WORK/<variant>/last.pt. Budgets: --quick about 12 min on one core with 1 thread; "
-    "the full run about 3.5 hours on one core with 1 thread (10 variants × 12 epochs of 2400 16-frame clips, "
+    "the full run about 3 hours on one core with 1 thread (10 variants × 12 epochs of 2400 16-frame clips, "
     "32 px crops, 8016 test clips); the tables are rebuilt after every finished variant, missing variants marked "
     "'not yet run'."
 )

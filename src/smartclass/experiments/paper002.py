@@ -108,11 +108,11 @@ FULL = Profile("full", _COMMON + (
     "synth.frames=16", "synth.fps=5",
     "train.crop=32", "train.epochs=12", "train.patience=12", "train.lr_milestones=[9,11]",
     "train.train_samples=2400", "train.val_samples=300", "train.keypoint_warmup_steps=1000", "train.workers=1",
-), test_samples=8016, budget="about 3.5 hours on one core with 1 thread: 10 variants × 12 epochs of 2400 clips "
-                             "(16 frames at 5 fps, 32 px crops, the shipped network width; ~19 min a DCA-Net "
-                             "variant, ~13 min a concatenation / attention one, estimated from measured step "
-                             "times) + ~23 min rendering, 8016 test clips (2004 per condition, so a Wilson 95 % "
-                             "interval is ±1.3 points at 90 % top-1)")
+), test_samples=8016, budget="about 3 hours on one core with 1 thread: 10 variants × 12 epochs of 2400 clips "
+                             "(16 frames at 5 fps, 32 px crops, the shipped network width; measured on the shared "
+                             "machine in CPU time: 19 min the method, 12 min Retinex + concatenation, rendering "
+                             "10 716 clips 25 min), 8016 test clips (2004 per condition, so a Wilson 95 % interval "
+                             "is ±1.3 points at 90 % top-1)")
 PROFILES = {p.name: p for p in (QUICK, FULL)}
 HOW_NOT_WHAT = ("threads", "device", "train.workers", "train.cache_dir")
 """Config keys that change how fast or where a run goes, not what it learns: ignored when a rerun compares configs."""
