@@ -27,8 +27,9 @@ def test_the_shipped_recogniser_loads_by_its_tag():
     assert isinstance(model, TrimodalRecognizer) and not model.training
     assert info["model"] == "mmfg" and info["model_config"]["gcn_channels"] == [48, 48, 96]
     assert info["config"]["train"]["crop"] == 48 and len(info["history"]) == 6 and "state_dict" not in info
-    # the fine-tune of the README: modality dropout and the illumination gate, its log beside the file
-    assert info["config"]["train"]["modality_dropout"] == 0.4 and info["model_config"]["enhance_gate"] is True
+    # the fine-tune of the README: modality dropout with self-distillation and the illumination gate, its log beside
+    assert info["config"]["train"]["modality_dropout"] == 0.5 and info["model_config"]["enhance_gate"] is True
+    assert info["config"]["train"]["distill_from"] and all("distillation" in h for h in info["history"])
     beside = json.loads((path.parent / "history.json").read_text())
     assert [h["epoch"] for h in beside] == [h["epoch"] for h in info["history"]]
     assert {"mmfg", "gcn"} <= set(registered_models())
