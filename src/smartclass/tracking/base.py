@@ -19,17 +19,21 @@ class Tracker(Protocol):
     def update(self, boxes: np.ndarray, scores: np.ndarray, class_ids: np.ndarray, t: float) -> np.ndarray: ...
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of ``a (N, 4)`` and ``b (M, 4)`` → ``(N, M)``."""
+def box_overlap(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairwise intersection areas ``(N, M)`` of ``a (N, 4)`` and ``b (M, 4)``, and their areas ``(N,)``, ``(M,)``."""
     a = np.asarray(a, np.float64).reshape(-1, 4)
     b = np.asarray(b, np.float64).reshape(-1, 4)
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
     lt = np.maximum(a[:, None, :2], b[None, :, :2])
     rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
     inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)
-    union = area(a)[:, None] + area(b)[None, :] - inter
+    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)  # noqa: E731
+    return inter, area(a), area(b)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairwise IoU of ``a (N, 4)`` and ``b (M, 4)`` → ``(N, M)``."""
+    inter, area_a, area_b = box_overlap(a, b)
+    union = area_a[:, None] + area_b[None, :] - inter
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 

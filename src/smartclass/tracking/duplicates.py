@@ -17,16 +17,13 @@ from typing import Callable
 
 import numpy as np
 
+from smartclass.tracking.base import box_overlap
+
 
 def intersection_over_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Pairwise intersection area over the smaller of the two boxes' areas, ``a (N, 4)``, ``b (M, 4)`` → ``(N, M)``."""
-    a = np.asarray(a, np.float64).reshape(-1, 4)
-    b = np.asarray(b, np.float64).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda x: np.clip(x[:, 2] - x[:, 0], 0, None) * np.clip(x[:, 3] - x[:, 1], 0, None)  # noqa: E731
-    smaller = np.minimum(area(a)[:, None], area(b)[None, :])
+    inter, area_a, area_b = box_overlap(a, b)
+    smaller = np.minimum(area_a[:, None], area_b[None, :])
     return np.where(smaller > 0, inter / np.maximum(smaller, 1e-12), 0.0)
 
 
