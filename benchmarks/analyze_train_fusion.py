@@ -77,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from smartclass.analyze.temporal import TrackBehaviourModel, default_temporal_model
     from smartclass.bench import write_results
     from smartclass.checkpoint import read_checkpoint
-    from smartclass.inference import shipped_checkpoint
+    from smartclass.inference import load_model, shipped_checkpoint
+    from smartclass.io import atomic_path
     from smartclass.labels import class_names
     from smartclass.training.engine import Engine, EngineSettings
     from smartclass.training.track_fusion import TrackFusionTask
@@ -105,18 +107,12 @@ def main(argv: list[str] | None = None) -> int:
             data[q.name] = collect(q, args.detector, args.every, rec_ckpt)
             print(f"{q.name}: {len(data[q.name][2])} decisions ({time.perf_counter() - t0:.0f} s)", flush=True)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    from smartclass.io import atomic_path
-
     with atomic_path(cache) as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, **{f"{k}/{i}": v[i] for k, v in data.items() for i in range(3)})
     cat = lambda qs: tuple(np.concatenate([data[q.name][i] for q in qs]) for i in range(3))  # noqa: E731
     fit, val = cat(fit_paths), cat(val_paths)
-    from smartclass.analyze.temporal import TrackBehaviourModel, default_temporal_model
-
     names = list(TrackBehaviourModel(default_temporal_model(args.detector)).class_names)
-    from smartclass.inference import load_model
-
     _, info = load_model(rec_ckpt, expected="mmfg")
     fine = list(class_names(info["config"]["train"]["vocabulary"]))
     cfg = {"track_fusion": {"detector": args.detector,
