@@ -31,6 +31,7 @@ class TrainConfig:
     enhancement_mu: float = ranged(0.5, ge=0, le=1)
     adaptive_task_weights: bool = True  # False: fixed equal task weights (Table 6, "without adaptive loss weights")
     modality_dropout: float = ranged(0.0, ge=0, le=1)  # per training clip, depth and thermal each dropped with this probability
+    box_jitter: float = ranged(0.0, ge=0, le=0.5)  # re-frame each student crop as if its box were off: shift up to this fraction of the crop side per axis, scale within ×(1 ± it)
     time_budget_min: float = ranged(0.0, ge=0)  # stop after this many minutes of training (0 = no limit)
     init_from: str = ""  # a recogniser checkpoint whose weights start the run (fine-tuning; same architecture)
     distill_from: str = ""  # a recogniser checkpoint run frozen on every modality the clip has: the teacher of self-distillation

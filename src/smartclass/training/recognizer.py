@@ -21,6 +21,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from smartclass.checkpoint import plain, read_checkpoint
 from smartclass.io import atomic_path
@@ -258,6 +259,47 @@ def random_flip(b: dict, p: float = 0.5) -> dict:
     return mirror(b, which) if which.any() else b
 
 
+def reframe(b: dict, shift: torch.Tensor, scale: torch.Tensor) -> dict:
+    """Batch ``b`` of clips ``(N, T, C, S, S)`` re-framed per sample, as if each student's box had been off:
+    the crop centre moved by ``shift`` ``(N, 2)`` (x, y; fractions of the crop side) and its side multiplied by
+    ``scale`` ``(N,)`` (> 1: a larger box, the student smaller in the crop, zeros beyond the old crop's edge, as
+    beyond a frame's edge). Every image modality moves alike (the depth and thermal boxes are the RGB box carried
+    through the calibration), depth by nearest neighbour; keypoints move with the images (those leaving the crop
+    drop out of the keypoint loss)."""
+    kp = b["keypoints"]
+    n = kp.shape[0]
+    theta = torch.zeros(n, 2, 3, dtype=torch.float32, device=kp.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = scale
+    theta[:, :, 2] = 2 * shift  # output (normalised −1..1) x ↦ input scale·x + 2·shift
+    out = dict(b)
+    for k in ("rgb", "rgb_clean", "depth", "thermal"):
+        x = b.get(k)
+        if x is None:
+            continue
+        N, T, C, H, W = x.shape
+        grid = F.affine_grid(theta.to(x.dtype), [N, T * C, H, W], align_corners=False)
+        y = F.grid_sample(x.reshape(N, T * C, H, W), grid, mode="nearest" if k == "depth" else "bilinear",
+                          padding_mode="zeros", align_corners=False)
+        out[k] = y.view(N, T, C, H, W)
+    moved = kp.clone()
+    view = (n,) + (1,) * (kp.dim() - 2)
+    for axis in (0, 1):  # u ↦ ((2u − 1 − 2·shift) / scale + 1) / 2
+        moved[..., axis] = ((2 * kp[..., axis] - 1 - 2 * shift[:, axis].view(view)) / scale.view(view) + 1) / 2
+    out["keypoints"] = moved
+    return out
+
+
+def random_box_jitter(b: dict, amount: float) -> dict:
+    """:func:`reframe` each clip of batch ``b`` by a shift drawn uniformly in ``±amount`` of the crop side per
+    axis and a scale drawn log-uniformly in ``[1 / (1 + amount), 1 + amount]``: training crops with the box error
+    of a detector (the shipped detector's boxes on SmartClass-Synth: centre off by ±4–8 % of the box, sides
+    ×0.88–1.06, 10th–90th percentiles; ``benchmarks/results/mmfg_detected_boxes.json``)."""
+    n = b["keypoints"].shape[0]
+    shift = (torch.rand(n, 2) * 2 - 1) * amount
+    scale = torch.exp((torch.rand(n) * 2 - 1) * math.log1p(amount))
+    return reframe(b, shift.to(b["keypoints"].device), scale.to(b["keypoints"].device))
+
+
 @torch.no_grad()
 def precise_bn(model: TrimodalRecognizer, data: dict, samples: int = 192, batch_size: int = 16, seed: int = 0) -> None:
     """Re-estimate every BatchNorm's running statistics as the plain average over ``samples`` training clips
@@ -359,7 +401,11 @@ class RecognizerTask(Task):
     the run starts from, sees every modality each clip has, and the student, given the clip with depth and/or
     thermal dropped (``train.modality_dropout``), adds ``distill_weight · T²·KL(teacher ‖ student)``
     (:func:`distillation_loss`) on every clip, so that its RGB-only and partial passes learn the trimodal
-    predictions."""
+    predictions.
+
+    Box jitter (``train.box_jitter``): the student's clips are re-framed as if their boxes had a detector's error
+    (:func:`random_box_jitter`); the teacher still sees the true box, so the student learns its predictions from
+    off-centre crops."""
 
     model_tag = MODEL_NAME
 
@@ -403,7 +449,8 @@ class RecognizerTask(Task):
 
     def loss(self, model: TrimodalRecognizer, batch: dict):
         gt = torch.rand(()) < self.tc.teacher_forcing
-        b = _batch_on(batch, next(model.parameters()).device)
+        clean = _batch_on(batch, next(model.parameters()).device)
+        b = random_box_jitter(clean, self.tc.box_jitter) if self.tc.box_jitter > 0 else clean
         present = (modality_dropout_mask(len(b["label"]), self.tc.modality_dropout, device=b["label"].device)
                    if self.tc.modality_dropout > 0 else None)
         have = presence(b)  # samples without a modality the batch has
@@ -412,8 +459,8 @@ class RecognizerTask(Task):
         o = model(*model_inputs(b), keypoints=b["keypoints"] if gt else None, present=present)
         total, parts, _ = self.criterion(o, b)
         if self.teacher is not None:
-            with torch.no_grad():  # every modality the clip has, its own predicted keypoints: its deployed output
-                target = self.teacher(*model_inputs(b), present=have).logits
+            with torch.no_grad():  # every modality, the true box, its own predicted keypoints: its deployed output
+                target = self.teacher(*model_inputs(clean), present=have).logits
             kd = distillation_loss(o.logits, target, self.tc.distill_temperature)
             total = total + self.tc.distill_weight * kd
             parts["distillation"] = float(kd.detach())
