@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     from smartclass.analyze.evaluate import evaluate
     from smartclass.analyze.outputs import build_timelines
     from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
-    from smartclass.analyze.recognise import Fusion, TrackRecogniser, default_fusion
+    from smartclass.analyze.recognise import ANALYZE_RECOGNISER, Fusion, TrackRecogniser, default_fusion
     from smartclass.analyze.replay import ClipRecord, record_clip
     from smartclass.analyze.sources import keep_modalities, synth_source
     from smartclass.inference import shipped_checkpoint
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 src, recogniser = rec.source(), None
                 if cameras is not None:  # rendered again: the recogniser reads every frame and the paired cameras
                     src = keep_modalities(synth_source(rec.spec), cameras)
-                    recogniser = TrackRecogniser(shipped_checkpoint("mmfg/mmfg"), cameras=src.cameras)
+                    recogniser = TrackRecogniser(shipped_checkpoint(ANALYZE_RECOGNISER), cameras=src.cameras)
                 a = Analyzer(replay, AnalyzeSettings(**kw), temporal=temporal if kw.get("behaviour") == "temporal" else None,
                              recogniser=recogniser, fusion=fusion if recogniser is not None else None)
                 a.run(src)

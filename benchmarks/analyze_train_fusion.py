@@ -59,7 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cache", type=Path, default=Path("out/analyze_cache"))
     p.add_argument("--detector", default="synth8")
-    p.add_argument("--recogniser", type=Path, default=None, help="recogniser checkpoint (default: shipped mmfg/mmfg)")
+    p.add_argument("--recogniser", type=Path, default=None, help="recogniser checkpoint (default: the one analyze runs, "
+                   "analyze.recognise.ANALYZE_RECOGNISER)")
     p.add_argument("--fit-seeds", type=int, nargs="+", default=[100, 200])
     p.add_argument("--val-seeds", type=int, nargs="+", default=[101])
     p.add_argument("--every", type=float, default=1.0, help="seconds between two recognitions of a student")
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
+    from smartclass.analyze.recognise import ANALYZE_RECOGNISER
     from smartclass.analyze.temporal import TrackBehaviourModel, default_temporal_model
     from smartclass.bench import write_results
     from smartclass.checkpoint import read_checkpoint
@@ -87,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     from smartclass.training.track_fusion import TrackFusionTask
 
     torch.set_num_threads(args.threads)
-    rec_ckpt = args.recogniser or shipped_checkpoint("mmfg/mmfg")
+    rec_ckpt = args.recogniser or shipped_checkpoint(ANALYZE_RECOGNISER)
     paths = sorted((args.cache / "val").glob("*.npz"))
     seed_of = lambda q: int(q.stem.rsplit("-", 1)[1])  # noqa: E731
     fit_paths = [q for q in paths if seed_of(q) in args.fit_seeds]
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     _, info = load_model(rec_ckpt, expected="mmfg")
     fine = list(class_names(info["config"]["train"]["vocabulary"]))
     cfg = {"track_fusion": {"detector": args.detector,
-                            "recogniser": str(args.recogniser) if args.recogniser else "mmfg/mmfg (shipped)",
+                            "recogniser": str(args.recogniser) if args.recogniser else f"{ANALYZE_RECOGNISER} (shipped)",
                             "every_s": args.every,
                             "epochs": args.epochs, "lr": args.lr, "l2": args.l2, "seed": args.seed,
                             "fit_clips": [q.name for q in fit_paths], "val_clips": [q.name for q in val_paths],

@@ -9,7 +9,8 @@ import torch
 
 from smartclass.analyze.outputs import analyze_to_folder, build_timelines
 from smartclass.analyze.pipeline import AnalyzeSettings, Analyzer
-from smartclass.analyze.recognise import Fusion, TrackRecogniser, box_in_camera, choose_recogniser
+from smartclass.analyze.recognise import (ANALYZE_RECOGNISER, Fusion, TrackRecogniser, box_in_camera,
+                                         choose_recogniser)
 from smartclass.analyze.replay import labelled_decisions
 from smartclass.analyze.sources import Frame, Source
 from smartclass.checkpoint import save_checkpoint
@@ -22,7 +23,7 @@ from smartclass.training.track_fusion import TrackFusionTask
 
 @pytest.fixture(scope="module")
 def recogniser_ckpt():
-    return shipped_checkpoint("mmfg/mmfg")
+    return shipped_checkpoint(ANALYZE_RECOGNISER)
 
 
 def _fusion_file(tmp_path, model: TrackFusion, name="fusion.pt"):

@@ -1,6 +1,7 @@
 """Paper 002's trimodal recogniser on tracked students, fused with the track's own behaviour estimate.
 
-The recogniser (:class:`~smartclass.models.recognizer.TrimodalRecognizer`, the shipped ``mmfg/mmfg``) was
+The recogniser (:class:`~smartclass.models.recognizer.TrimodalRecognizer`; by default the shipped
+``mmfg/mmfg_jitter``, :data:`ANALYZE_RECOGNISER`, fine-tuned on crops around boxes with a detector's error) was
 trained on per-student clips: ``T`` frames at its frame rate (16 at 5 fps), each camera cropped to a square
 around the union of the student's boxes in that camera (:mod:`smartclass.crops`). :class:`TrackRecogniser`
 rebuilds such clips from a running analysis:
@@ -35,6 +36,10 @@ from smartclass.errors import ConfigError, InputError
 SEATED_HEIGHT_M = 0.65
 """Visible height of a seated student (head to desk), metres: the distance guess of :func:`box_in_camera`
 (SmartClass-Synth's seated students: 0.54–0.74 m)."""
+
+ANALYZE_RECOGNISER = "mmfg/mmfg_jitter"
+"""The shipped recogniser analyze runs by default: ``mmfg/mmfg`` fine-tuned with box jitter
+(``configs/mmfg_jitter.yaml``), so that it tolerates a detector's boxes (docs/paper002.md, "Box-jitter training")."""
 
 
 def box_in_camera(box: np.ndarray, rgb_camera, camera, height_m: float = SEATED_HEIGHT_M) -> np.ndarray:
@@ -199,7 +204,7 @@ def choose_recogniser(detector, mode: str, source, checkpoint: str | os.PathLike
                       fusion: str | os.PathLike | None = None, every: float = 1.0,
                       device: str = "cpu") -> tuple["TrackRecogniser | None", "Fusion | None"]:
     """``(recogniser, fusion)`` for ``--recogniser``: ``'off'`` → none; ``'on'`` → the recogniser
-    (``checkpoint`` or the shipped ``mmfg/mmfg``) with ``fusion`` or the one shipped for the detector (none is an
+    (``checkpoint`` or the shipped :data:`ANALYZE_RECOGNISER`) with ``fusion`` or the one shipped for the detector (none is an
     error); ``'auto'`` → on where the source has depth or thermal and a fusion for the detector exists, else off
     (RGB-only classrooms are the normal case: the recogniser adds least there and costs most)."""
     from smartclass.inference import shipped_checkpoint
@@ -216,7 +221,7 @@ def choose_recogniser(detector, mode: str, source, checkpoint: str | os.PathLike
         return None, None
     if mode == "auto" and not (set(source.modalities) & {"depth", "thermal"}):
         return None, None
-    rec = TrackRecogniser(checkpoint or shipped_checkpoint("mmfg/mmfg"), every=every, cameras=source.cameras,
+    rec = TrackRecogniser(checkpoint or shipped_checkpoint(ANALYZE_RECOGNISER), every=every, cameras=source.cameras,
                           device=device)
     fus = Fusion(fusion_path, device=device)
     fus.check(detector.class_names, rec.class_names)

@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
                                        "fused with the track's behaviour: on, off, or auto (on where depth or thermal "
                                        "is given and a fusion for the detector is shipped)"),
         recogniser_checkpoint: Optional[Path] = typer.Option(None, help="recogniser checkpoint (default: the shipped "
-                                                             "mmfg/mmfg)"),
+                                                             "mmfg/mmfg_jitter, trained for detected boxes)"),
         fusion: Optional[Path] = typer.Option(None, help="fusion checkpoint (default: the shipped one for the detector)"),
         recognise_every: float = typer.Option(1.0, help="seconds between two recognitions of a student"),
         score_threshold: Optional[float] = typer.Option(None, help="drop detections below this score (default: the "
