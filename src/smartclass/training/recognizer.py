@@ -272,13 +272,15 @@ def reframe(b: dict, shift: torch.Tensor, scale: torch.Tensor) -> dict:
     theta[:, 0, 0] = theta[:, 1, 1] = scale
     theta[:, :, 2] = 2 * shift  # output (normalised −1..1) x ↦ input scale·x + 2·shift
     out = dict(b)
+    grid = None  # one sampling grid for every modality: the crops share their size
     for k in ("rgb", "rgb_clean", "depth", "thermal"):
         x = b.get(k)
         if x is None:
             continue
         N, T, C, H, W = x.shape
-        grid = F.affine_grid(theta.to(x.dtype), [N, T * C, H, W], align_corners=False)
-        y = F.grid_sample(x.reshape(N, T * C, H, W), grid, mode="nearest" if k == "depth" else "bilinear",
+        if grid is None:
+            grid = F.affine_grid(theta, [N, 1, H, W], align_corners=False)
+        y = F.grid_sample(x.reshape(N, T * C, H, W), grid.to(x.dtype), mode="nearest" if k == "depth" else "bilinear",
                           padding_mode="zeros", align_corners=False)
         out[k] = y.view(N, T, C, H, W)
     moved = kp.clone()
