@@ -1,5 +1,6 @@
 """Box-jitter augmentation of recogniser batches: crops re-framed as if the student's box were off."""
 
+import pytest
 import torch
 
 from smartclass.training.recognizer import random_box_jitter, reframe
@@ -60,3 +61,18 @@ def test_random_jitter_stays_within_its_amount():
     # |u' − 0.5| ≤ (|u − 0.5| + 0.1) · 1.1 for a shift ≤ 0.1 and a scale ≥ 1 / 1.1
     assert ((moved - 0.5).abs() <= ((kp - 0.5).abs() + 0.1) * 1.1 + 1e-6).all()
     assert r["rgb"].shape == b["rgb"].shape and r["rgb"].min() >= 0 and r["rgb"].max() <= 1 + 1e-6
+
+
+def test_box_jitter_config_errors_name_the_key(capsys):
+    from smartclass.cli import main
+    from smartclass.config import load_config
+    from smartclass.errors import ConfigError
+
+    for bad, says in (("train.box_jitter=0.6", "train.box_jitter': expected ≥ 0 and ≤ 0.5, got 0.6"),
+                      ("train.box_jitter=-0.1", "train.box_jitter': expected ≥ 0 and ≤ 0.5")):
+        with pytest.raises(ConfigError, match=says):
+            load_config(None, [bad])
+    assert load_config(None, ["train.box_jitter=0.08"]).train.box_jitter == 0.08
+    assert main(["config", "show", "train.box_jitter=2"]) == 2
+    err = capsys.readouterr().err
+    assert "train.box_jitter" in err and len(err.strip().splitlines()) == 1
